@@ -1,0 +1,333 @@
+/*
+ * internal.h - private interfaces between the modules of libesaverify
+ *
+ * Layers (STYLE.md 2): match.c (pure string rules, SPEC 3), idn.c (domain
+ * normalisation), names.c (presented identifiers from an X509), dns.c and
+ * dnsfile.c (one lookup interface, two resolvers, SPEC 6), config.c
+ * (settings, routes, destinations file, SPEC 5 and 8.4), identity.c (the two
+ * algorithms and the decision record, SPEC 4), result.c (text and JSON from
+ * the record), callback.c (the OpenSSL glue, SPEC 2 and 5).
+ * The command-line tool and the shim include this header too; users do not.
+ */
+#ifndef ESA_INTERNAL_H
+#define ESA_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <pthread.h>
+#include "esaverify.h"
+
+#define ESA_NAME_MAX 256	/* a DNS name, text form, with its NUL */
+#define ESA_ERR_MAX 512		/* an error or reason string */
+
+/* ---- match.c: SPEC 3 ----------------------------------------------------- */
+
+enum esa_match {
+	ESA_MATCH_NO = 0,	/* both well formed, not the same name */
+	ESA_MATCH_YES = 1,
+	ESA_MATCH_BAD_PRESENTED = 2,	/* p can never match (SPEC 3.3, 3.5-3.7) */
+	ESA_MATCH_BAD_REFERENCE = 3,	/* r is not a valid hostname (SPEC 3.2) */
+};
+
+/* esa_match - does presented identifier p match reference identifier r?
+ * Length-counted: p may hold NUL octets (which make it unusable). r is an
+ * A-label name (already converted by esa_domain_normalize). No allocation. */
+enum esa_match esa_match(const char *p, size_t plen, const char *r, size_t rlen);
+/* Why p can never match anything, or NULL if it is a usable identifier. */
+const char *esa_presented_problem(const char *p, size_t plen);
+/* Why r is not a usable reference identifier, or NULL. */
+const char *esa_reference_problem(const char *r, size_t rlen);
+/* Does text look like an IPv4 or IPv6 address (SPEC 3.7)? */
+bool esa_looks_like_ip(const char *p, size_t plen);
+
+/* ---- idn.c --------------------------------------------------------------- */
+
+/* esa_domain_normalize - turn a user-given domain (ASCII or UTF-8 Unicode)
+ * into the A-label, lower-case form without a trailing dot, and check it is
+ * a valid reference identifier.  0 on success; -1 with a one-line reason in
+ * why (e.g. "invalid domain 'a..b': empty label"). */
+int esa_domain_normalize(const char *in, char *out, size_t outsz,
+			 char *why, size_t whysz);
+
+/* ---- dns.c / dnsfile.c: SPEC 6 ------------------------------------------ */
+
+enum esa_rrtype {
+	ESA_T_A = 1,
+	ESA_T_CNAME = 5,
+	ESA_T_PTR = 12,
+	ESA_T_MX = 15,
+	ESA_T_AAAA = 28,
+};
+
+enum esa_dns_status {
+	ESA_DNS_OK = 0,		/* rcode NOERROR with >= 1 record of the type */
+	ESA_DNS_NODATA,		/* NOERROR, no record of the type */
+	ESA_DNS_NXDOMAIN,
+	ESA_DNS_SERVFAIL,
+	ESA_DNS_REFUSED,
+	ESA_DNS_TIMEOUT,	/* no answer within the budget */
+	ESA_DNS_MALFORMED,	/* answer unparseable, wrong id/name/type, ... */
+	ESA_DNS_ERROR,		/* anything else (resolver setup, bad query name) */
+};
+const char *esa_dns_status_name(enum esa_dns_status st); /* "nxdomain", ... */
+const char *esa_rrtype_name(uint16_t type);		   /* "A", "MX", ... */
+
+struct esa_rr {
+	uint16_t type;		/* ESA_T_A, ESA_T_AAAA, ESA_T_MX or ESA_T_PTR */
+	uint32_t ttl;
+	uint16_t pref;		/* MX preference */
+	char name[ESA_NAME_MAX];	/* MX exchange / PTR target: lower case, no trailing dot */
+	unsigned char addr[16];	/* A: first 4 octets; AAAA: 16 */
+};
+
+#define ESA_DNS_MAX_RR 64	/* records kept per answer; more are dropped */
+
+/* One answer.  Only records of the asked type are kept (CNAMEs are followed,
+ * at most 8 deep, and not kept); owner names are checked against the query
+ * name or the CNAME chain, so records for other names are ignored. */
+struct esa_answer {
+	enum esa_dns_status status;
+	int rcode;		/* DNS RCODE, -1 if no answer arrived */
+	bool ad;		/* AD bit of the answer */
+	bool cached;		/* served from the cache */
+	unsigned ms;		/* time the lookup took */
+	uint32_t ttl;		/* min TTL of the kept records (0 if none) */
+	size_t count;
+	struct esa_rr *rr;	/* count records, malloc'd; esa_answer_free */
+	char reason[ESA_ERR_MAX];	/* why status != OK, one line */
+};
+void esa_answer_free(struct esa_answer *ans);
+
+typedef struct esa_resolver esa_resolver;
+
+/* A libresolv resolver (res_ninit/res_nquery/ns_initparse, per-call state,
+ * never the global _res).  nameserver "IP[:PORT]" ("[v6]:port" or bare v6)
+ * replaces the system's list; NULL uses /etc/resolv.conf.  Thread-safe;
+ * answers cached for their TTL (capped at 3600 s).  NULL with err set on a
+ * bad nameserver. */
+esa_resolver *esa_resolver_libresolv(const char *nameserver, char *err,
+				     size_t errsz);
+/* A static resolver answering from an RFC 1035 master file (dnsfile.c):
+ * NAME [TTL] [IN] TYPE RDATA for A, AAAA, MX, PTR, CNAME; $ORIGIN, $TTL;
+ * names absent are NXDOMAIN; a PTR owner may also be written as an IP
+ * address.  Errors name the file, the line and the problem. */
+esa_resolver *esa_resolver_static_file(const char *path, char *err,
+				       size_t errsz);
+/* The same from text in memory; label names it in errors. */
+esa_resolver *esa_resolver_static_text(const char *text, size_t len,
+				       const char *label, char *err,
+				       size_t errsz);
+void esa_resolver_free(esa_resolver *r);
+/* Drop every cached answer (tests, benchmarks). */
+void esa_resolver_flush(esa_resolver *r);
+/* Number of queries actually sent to a server (not served from the cache)
+ * since creation: for tests and benchmarks. Static: lookups answered. */
+unsigned long esa_resolver_queries(const esa_resolver *r);
+
+/* esa_lookup - look name up for type, with an absolute deadline from
+ * esa_now_ms().  Always fills *out (status says what happened); returns 0 if
+ * status is OK, -1 otherwise.  name is text, trailing dot optional. */
+int esa_lookup(esa_resolver *r, const char *name, uint16_t type,
+	       uint64_t deadline_ms, struct esa_answer *out);
+
+/* Monotonic milliseconds. */
+uint64_t esa_now_ms(void);
+/* The reverse-lookup name of an address: "1.2.0.192.in-addr.arpa" or the
+ * ip6.arpa nibble form.  family AF_INET or AF_INET6. */
+int esa_reverse_name(int family, const unsigned char *addr, char *out,
+		     size_t outsz);
+
+/* ---- config.c: SPEC 5, 8.4 ---------------------------------------------- */
+
+struct esa_route {
+	char host[ESA_NAME_MAX];	/* FQDN (normalised) or IP literal text */
+	bool is_ip;
+	int family;		/* AF_INET / AF_INET6 when is_ip */
+	unsigned char ip[16];
+	int port;		/* 0: default */
+	int pri;		/* 0 highest, the default */
+};
+
+/* esa_routes_parse - "HOST[:PORT][/pri=N], ..." into a malloc'd array,
+ * sorted by priority, ties in given order (stable).  IPv6 literals as
+ * "[2001:db8::1]:25".  0, or -1 with a one-line reason naming the bad item. */
+int esa_routes_parse(const char *text, struct esa_route **out, size_t *n,
+		     char *why, size_t whysz);
+
+struct esa_dest {
+	char domain[ESA_NAME_MAX];	/* "default", "example.com", ".example.org" */
+	enum esa_tls tls;
+};
+struct esa_domain_routes {
+	char domain[ESA_NAME_MAX];
+	struct esa_route *routes;
+	size_t n;
+};
+
+struct esa_config {
+	enum esa_tls tls;		/* default setting */
+	char nameserver[128];		/* "" = system */
+	char dns_file[4096];		/* "" = none */
+	unsigned dns_budget_ms;
+	char cafile[4096], capath[4096], crlfile[4096];	/* "" = unset */
+	struct esa_dest *dests;
+	size_t ndests;
+	struct esa_domain_routes *routes;
+	size_t nroutes;
+	char err[ESA_ERR_MAX];
+	/* built lazily by esa_config_resolver, under lock */
+	pthread_mutex_t lock;
+	esa_resolver *resolver;
+	int refs;
+};
+
+/* The routes configured for domain (exact domain only), or NULL. */
+const struct esa_domain_routes *esa_config_routes_for(const esa_config *cfg,
+						      const char *domain);
+/* The resolver configured (static file, nameserver or system), created on
+ * first use and shared; NULL with cfg->err set if it cannot be made. */
+esa_resolver *esa_config_resolver(esa_config *cfg);
+/* Parse a destinations file given as text (for tests and fuzzing). */
+int esa_config_load_text(esa_config *cfg, const char *text, size_t len,
+			 const char *label);
+
+/* ---- names.c: presented identifiers ------------------------------------- */
+
+enum esa_id_kind { ESA_ID_DNS, ESA_ID_CN };
+
+struct esa_presented {
+	enum esa_id_kind kind;
+	char *raw;		/* the octets as decoded (UTF-8 for CN), NUL-terminated copy */
+	size_t len;		/* octets in raw, excluding the terminator */
+	char *display;		/* printable escaped form for logs */
+	const char *problem;	/* NULL if usable, else why it can never match */
+};
+
+struct esa_idlist {
+	struct esa_presented *ids;
+	size_t n;
+	size_t ndns;		/* how many are DNS-IDs (SPEC 4.1, 4.2) */
+	size_t ncn;
+};
+
+struct x509_st;
+/* Collect DNS-IDs (subjectAltName dNSName) then every subject CN. 0 or -1. */
+int esa_presented_collect(struct x509_st *leaf, struct esa_idlist *out);
+void esa_idlist_free(struct esa_idlist *l);
+
+/* ---- identity.c: SPEC 4 and the decision record ------------------------ */
+
+/* What the connection is known to be. */
+struct esa_target {
+	char recipient[ESA_NAME_MAX];	/* normalised; "" = unknown */
+	bool have_peer;
+	int peer_family;
+	unsigned char peer[16];
+	char via[ESA_NAME_MAX];		/* route or MX host used; "" = unknown */
+	const struct esa_route *routes;	/* for the recipient domain, or NULL */
+	size_t nroutes;
+};
+
+enum esa_try_outcome {
+	ESA_TRY_MATCH,		/* p ~= r */
+	ESA_TRY_NOMATCH,	/* no presented identifier matched r */
+	ESA_TRY_BAD_REFERENCE,	/* r is not a valid hostname */
+	ESA_TRY_NOT_CONFIRMED,	/* PTR name whose A/AAAA lacks the peer */
+	ESA_TRY_NOT_PEER,	/* FQDN route that does not lead to the peer */
+	ESA_TRY_LOOKUP_FAILED,	/* DNS gave nothing usable */
+};
+
+/* One reference identifier tried against the presented set. */
+struct esa_try {
+	enum esa_source source;
+	char reference[ESA_NAME_MAX];
+	enum esa_id_kind against;	/* which kind of presented ids were compared */
+	enum esa_try_outcome outcome;
+	int matched;		/* index into the idlist, -1 if none */
+	char note[ESA_ERR_MAX];	/* extra detail, e.g. "A 192.0.2.9 only" */
+};
+
+struct esa_verdict {
+	enum esa_mode mode;
+	bool computed;
+	bool pass;
+	enum esa_source source;		/* of the matching reference */
+	int matched;			/* idlist index, -1 */
+	char reference[ESA_NAME_MAX];	/* the matching reference, "" */
+	char reason[ESA_ERR_MAX];	/* one line */
+	struct esa_try *tries;
+	size_t ntries;
+};
+
+struct esa_dnsq {
+	char name[ESA_NAME_MAX];
+	uint16_t type;
+	enum esa_dns_status status;
+	int rcode;
+	size_t count;
+	bool ad;
+	bool cached;
+	unsigned ms;
+};
+
+struct esa_result {
+	char recipient[ESA_NAME_MAX];
+	char peer[64];		/* text, "" if unknown */
+	char via[ESA_NAME_MAX];
+	enum esa_tls tls;
+	struct {
+		bool checked;	/* false with --no-chain */
+		bool ok;
+		int error;	/* X509_V_ERR_* */
+		int depth;
+		char text[ESA_ERR_MAX];
+	} chain;
+	struct esa_idlist ids;
+	struct esa_verdict verdict[2];	/* by enum esa_mode */
+	struct esa_dnsq *dns;
+	size_t ndns;
+	char error[ESA_ERR_MAX];	/* set when the check itself could not run */
+};
+
+/* esa_identity_decide - run one algorithm (SPEC 4.1 or 4.2) for target on
+ * the presented identifiers in res->ids, appending DNS queries to res->dns
+ * and filling res->verdict[mode].  DNS is queried lazily.  A NULL resolver
+ * acts as one that answers nothing (every lookup fails). 0, or -1 on
+ * allocation failure (the verdict then fails). */
+int esa_identity_decide(struct esa_result *res, enum esa_mode mode,
+			const struct esa_target *t, esa_resolver *r,
+			uint64_t deadline_ms);
+struct esa_result *esa_result_new(void);
+void esa_result_free(struct esa_result *res);
+/* Fill res->ids from the leaf and run both modes. */
+int esa_identity_check(struct esa_result *res, struct x509_st *leaf,
+		       const struct esa_target *t, esa_resolver *r,
+		       unsigned budget_ms);
+
+/* ---- chain.c: stage I outside a handshake (SPEC 2) ---------------------- */
+
+struct x509_store_st;
+struct stack_st_X509;
+/* A new X509_STORE from cfg's trust settings (cafile/capath, CRLs with
+ * CRL checking switched on); the system default paths when none is set.
+ * NULL with err set if a file cannot be loaded. */
+struct x509_store_st *esa_config_store(const esa_config *cfg, char *err,
+				       size_t errsz);
+/* esa_chain_check - verify leaf plus untrusted intermediates against cfg's
+ * store for TLS server use at time at (0: now); fills res->chain.
+ * 0 if the chain verified, -1 otherwise (res->chain.text says why). */
+int esa_chain_check(const esa_config *cfg, struct x509_st *leaf,
+		    struct stack_st_X509 *untrusted, long long at,
+		    struct esa_result *res);
+
+/* ---- small helpers (util.c) --------------------------------------------- */
+/* Parse an IPv4 or IPv6 literal; 0 on success. */
+int esa_parse_ip(const char *text, int *family, unsigned char addr[16]);
+/* Format an address. */
+void esa_format_ip(int family, const unsigned char *addr, char *out,
+		   size_t outsz);
+/* snprintf into a fixed buffer, always terminated, truncation allowed. */
+void esa_strlcpy(char *dst, const char *src, size_t dstsz);
+
+#endif

@@ -1,0 +1,48 @@
+/*
+ * util.c - small helpers shared by the modules: address parsing and
+ * formatting, bounded string copies.
+ */
+#include <arpa/inet.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "internal.h"
+
+/* esa_parse_ip - an IPv4 or IPv6 literal into family and octets */
+int esa_parse_ip(const char *text, int *family, unsigned char addr[16])
+{
+	memset(addr, 0, 16);
+	if (inet_pton(AF_INET, text, addr) == 1) {
+		*family = AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, text, addr) == 1) {
+		*family = AF_INET6;
+		return 0;
+	}
+	return -1;
+}
+
+/* esa_format_ip - the text form of an address; "" for an unknown family */
+void esa_format_ip(int family, const unsigned char *addr, char *out,
+		   size_t outsz)
+{
+	if (outsz == 0)
+		return;
+	out[0] = '\0';
+	if (family == AF_INET || family == AF_INET6)
+		if (inet_ntop(family, addr, out, (socklen_t)outsz) == NULL)
+			out[0] = '\0';
+}
+
+/* esa_strlcpy - copy with truncation, always NUL-terminated */
+void esa_strlcpy(char *dst, const char *src, size_t dstsz)
+{
+	size_t n;
+
+	if (dstsz == 0)
+		return;
+	n = strnlen(src, dstsz - 1);
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
