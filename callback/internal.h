@@ -273,6 +273,7 @@ struct esa_dnsq {
 
 struct esa_result {
 	char recipient[ESA_NAME_MAX];
+	char recipient_source[32];	/* "set", "host", "sni", ... ("" offline) */
 	char peer[64];		/* text, "" if unknown */
 	char via[ESA_NAME_MAX];
 	enum esa_tls tls;
@@ -305,6 +306,11 @@ int esa_identity_check(struct esa_result *res, struct x509_st *leaf,
 		       const struct esa_target *t, esa_resolver *r,
 		       unsigned budget_ms);
 
+/* The same for a bit mask of modes (1u << ESA_MODE_VERIFY, ...). */
+int esa_identity_check_modes(struct esa_result *res, struct x509_st *leaf,
+			     const struct esa_target *t, esa_resolver *r,
+			     unsigned budget_ms, unsigned modes);
+
 /* ---- chain.c: stage I outside a handshake (SPEC 2) ---------------------- */
 
 struct x509_store_st;
@@ -320,6 +326,42 @@ struct x509_store_st *esa_config_store(const esa_config *cfg, char *err,
 int esa_chain_check(const esa_config *cfg, struct x509_st *leaf,
 		    struct stack_st_X509 *untrusted, long long at,
 		    struct esa_result *res);
+
+/* ---- callback.c: per-connection state ---------------------------------- */
+
+struct esa_conn {
+	esa_config *cfg;		/* a reference, dropped with the SSL */
+	SSL_verify_cb prev;		/* the program's callback, still called */
+	char recipient[ESA_NAME_MAX];	/* as given; normalised when used */
+	char recipient_source[32];	/* "set" when given by a setter */
+	char via[ESA_NAME_MAX];
+	bool have_peer;
+	int peer_family;
+	unsigned char peer[16];
+	bool tls_set;
+	enum esa_tls tls;
+	bool all_modes;			/* compute both algorithms (for logs) */
+	/* one verification's observations, reset once it is decided */
+	bool chain_failed;
+	int chain_error;
+	int chain_depth;
+	bool name_error;		/* OpenSSL's own host-name check failed */
+	/* the last decision */
+	bool decided;
+	bool accepted;
+	bool stock_name_failed;		/* name_error of the decided verification */
+	struct esa_result *result;
+};
+
+/* The state of ssl, created from its SSL_CTX's installation when create is
+ * set; NULL when ssl is not under esaverify. */
+struct esa_conn *esa_conn_get(SSL *ssl, bool create);
+/* Install on ssl with cfg even if its SSL_CTX has no installation, keeping
+ * prev as the program's callback (the shim). */
+struct esa_conn *esa_conn_attach(SSL *ssl, esa_config *cfg,
+				 SSL_verify_cb prev);
+/* The callback itself, for the shim to recognise and chain. */
+int esa_verify_cb(int ok, X509_STORE_CTX *x);
 
 /* ---- small helpers (util.c) --------------------------------------------- */
 /* Parse an IPv4 or IPv6 literal; 0 on success. */

@@ -1,0 +1,491 @@
+/*
+ * callback.c - the OpenSSL glue: ESA verification as a verify callback
+ *
+ * esa_ctx_install() / esa_ssl_install() set SSL_VERIFY_PEER and a verify
+ * callback.  OpenSSL still validates the chain (SPEC 2); the callback
+ * notes every chain error (and ignores OpenSSL's own host-name error: ESA's
+ * identity rules replace it), keeps calling the program's previous
+ * callback, and at the end of the chain runs the identity algorithm the TLS
+ * setting needs (SPEC 4) and decides as SPEC 5's table says:
+ *   reject   -> return 0 with a verification error set (handshake fails);
+ *   accept   -> return 1, and SSL_get_verify_result() is X509_V_OK unless
+ *               the setting verifies and verification failed (setting 4).
+ * Under settings that refuse on failure (5, 6) a chain error refuses at
+ * once, so a missed final call can never let a bad chain through.
+ *
+ * State: one struct esa_conn per SSL, hung on it with ex_data and freed
+ * with it; the SSL_CTX holds a reference to the esa_config.  A missing
+ * state in the callback fails verification, never crashes.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <openssl/err.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+
+#include "internal.h"
+
+struct esa_ctx_state {
+	esa_config *cfg;
+	SSL_verify_cb prev;
+};
+
+static pthread_once_t idx_once = PTHREAD_ONCE_INIT;
+static int ssl_idx = -1, ctx_idx = -1;
+
+/* config_ref - take a reference on cfg */
+static esa_config *config_ref(esa_config *cfg)
+{
+	__atomic_add_fetch(&cfg->refs, 1, __ATOMIC_SEQ_CST);
+	return cfg;
+}
+
+/* conn_free - ex_data destructor of the per-SSL state */
+static void conn_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+		      long argl, void *argp)
+{
+	struct esa_conn *c = ptr;
+
+	(void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
+	if (c == NULL)
+		return;
+	esa_result_free(c->result);
+	esa_config_free(c->cfg);
+	free(c);
+}
+
+/* ctx_free - ex_data destructor of the per-SSL_CTX state */
+static void ctx_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+		     long argl, void *argp)
+{
+	struct esa_ctx_state *s = ptr;
+
+	(void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
+	if (s == NULL)
+		return;
+	esa_config_free(s->cfg);
+	free(s);
+}
+
+/* init_indexes - allocate the two ex_data indexes, once per process */
+static void init_indexes(void)
+{
+	ssl_idx = SSL_get_ex_new_index(0, "esaverify conn", NULL, NULL,
+				       conn_free);
+	ctx_idx = SSL_CTX_get_ex_new_index(0, "esaverify ctx", NULL, NULL,
+					   ctx_free);
+}
+
+/* indexes_ready - true when the ex_data indexes exist */
+static bool indexes_ready(void)
+{
+	pthread_once(&idx_once, init_indexes);
+	return ssl_idx >= 0 && ctx_idx >= 0;
+}
+
+/* conn_new - fresh state for ssl, holding a reference on cfg */
+static struct esa_conn *conn_new(SSL *ssl, esa_config *cfg, SSL_verify_cb prev)
+{
+	struct esa_conn *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	c->cfg = config_ref(cfg);
+	c->prev = prev;
+	if (SSL_set_ex_data(ssl, ssl_idx, c) != 1) {
+		esa_config_free(c->cfg);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* esa_conn_get - the state of ssl; created from its SSL_CTX's installation
+ * when create is set.  NULL when ssl is not under esaverify. */
+struct esa_conn *esa_conn_get(SSL *ssl, bool create)
+{
+	struct esa_conn *c;
+	struct esa_ctx_state *s;
+
+	if (ssl == NULL || !indexes_ready())
+		return NULL;
+	c = SSL_get_ex_data(ssl, ssl_idx);
+	if (c != NULL || !create)
+		return c;
+	s = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ctx_idx);
+	if (s == NULL)
+		return NULL;
+	return conn_new(ssl, s->cfg, s->prev);
+}
+
+/* esa_conn_attach - state for ssl under cfg, whatever its SSL_CTX says */
+struct esa_conn *esa_conn_attach(SSL *ssl, esa_config *cfg,
+				 SSL_verify_cb prev)
+{
+	struct esa_conn *c;
+
+	if (ssl == NULL || cfg == NULL || !indexes_ready())
+		return NULL;
+	c = SSL_get_ex_data(ssl, ssl_idx);
+	if (c != NULL)
+		return c;
+	return conn_new(ssl, cfg, prev);
+}
+
+/* is_name_error - OpenSSL's own host/email/IP check, replaced by ESA's */
+static bool is_name_error(int err)
+{
+	return err == X509_V_ERR_HOSTNAME_MISMATCH ||
+	       err == X509_V_ERR_EMAIL_MISMATCH ||
+	       err == X509_V_ERR_IP_ADDRESS_MISMATCH;
+}
+
+/* fallback_recipient - the name the program asked OpenSSL to check, else
+ * the SNI it sent (SPEC 8.3) */
+static void fallback_recipient(SSL *ssl, struct esa_conn *c)
+{
+	const char *host = X509_VERIFY_PARAM_get0_host(SSL_get0_param(ssl), 0);
+	const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+
+	if (host != NULL && *host != '\0') {
+		esa_strlcpy(c->recipient, host, sizeof(c->recipient));
+		esa_strlcpy(c->recipient_source, "host", sizeof(c->recipient_source));
+	} else if (sni != NULL && *sni != '\0') {
+		esa_strlcpy(c->recipient, sni, sizeof(c->recipient));
+		esa_strlcpy(c->recipient_source, "sni", sizeof(c->recipient_source));
+	}
+}
+
+/* peer_from_fd - the peer address of the SSL's socket, v4-mapped unmapped */
+static void peer_from_fd(SSL *ssl, struct esa_conn *c)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int fd = SSL_get_fd(ssl);
+
+	if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
+		return;
+	if (ss.ss_family == AF_INET) {
+		memcpy(c->peer, &((struct sockaddr_in *)&ss)->sin_addr, 4);
+		c->peer_family = AF_INET;
+		c->have_peer = true;
+	} else if (ss.ss_family == AF_INET6) {
+		const struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+
+		if (IN6_IS_ADDR_V4MAPPED(a)) {
+			memcpy(c->peer, &a->s6_addr[12], 4);
+			c->peer_family = AF_INET;
+		} else {
+			memcpy(c->peer, a, 16);
+			c->peer_family = AF_INET6;
+		}
+		c->have_peer = true;
+	}
+}
+
+/* make_target - what the identity algorithms know of this connection */
+static void make_target(SSL *ssl, struct esa_conn *c, struct esa_target *t,
+			struct esa_result *res)
+{
+	const struct esa_domain_routes *dr;
+	char why[ESA_ERR_MAX];
+
+	memset(t, 0, sizeof(*t));
+	if (c->recipient[0] == '\0')
+		fallback_recipient(ssl, c);
+	if (!c->have_peer)
+		peer_from_fd(ssl, c);
+	esa_strlcpy(res->recipient_source, c->recipient_source,
+		    sizeof(res->recipient_source));
+	if (c->recipient[0] != '\0' &&
+	    esa_domain_normalize(c->recipient, t->recipient,
+				 sizeof(t->recipient), why, sizeof(why)) < 0) {
+		t->recipient[0] = '\0';
+		esa_strlcpy(res->error, why, sizeof(res->error));
+	}
+	t->have_peer = c->have_peer;
+	t->peer_family = c->peer_family;
+	memcpy(t->peer, c->peer, 16);
+	esa_strlcpy(t->via, c->via, sizeof(t->via));
+	dr = t->recipient[0] ? esa_config_routes_for(c->cfg, t->recipient) : NULL;
+	if (dr != NULL) {
+		t->routes = dr->routes;
+		t->nroutes = dr->n;
+	}
+}
+
+/* effective_tls - the setting of this connection */
+static enum esa_tls effective_tls(const struct esa_conn *c,
+				  const struct esa_target *t)
+{
+	if (c->tls_set)
+		return c->tls;
+	return esa_config_tls_for(c->cfg, t->recipient);
+}
+
+/* modes_for - which algorithms the setting needs (both when logging) */
+static unsigned modes_for(const struct esa_conn *c, enum esa_tls tls)
+{
+	if (c->all_modes)
+		return 3u;
+	if (tls == ESA_TLS_PREFERRED_VERIFY || tls == ESA_TLS_REQUIRED_VERIFY)
+		return 1u << ESA_MODE_VERIFY;
+	if (tls == ESA_TLS_REQUIRED_VERIFY_HOSTED)
+		return 1u << ESA_MODE_HOSTED;
+	return 0;
+}
+
+/* decide - run stage II for the finished (or failed) chain and set the
+ * verification result; returns the callback's answer */
+static int decide(SSL *ssl, struct esa_conn *c, X509_STORE_CTX *x)
+{
+	struct esa_result *res = esa_result_new();
+	struct esa_target t;
+	enum esa_tls tls;
+	bool verifies, failed;
+	int err;
+
+	if (res == NULL)
+		goto refuse;
+	make_target(ssl, c, &t, res);
+	tls = effective_tls(c, &t);
+	res->tls = tls;
+	res->chain.checked = true;
+	res->chain.ok = !c->chain_failed;
+	res->chain.error = c->chain_failed ? c->chain_error : X509_V_OK;
+	res->chain.depth = c->chain_failed ? c->chain_depth : 0;
+	esa_strlcpy(res->chain.text, c->chain_failed ?
+		    X509_verify_cert_error_string(c->chain_error) :
+		    "verified to a trusted CA", sizeof(res->chain.text));
+	esa_identity_check_modes(res, X509_STORE_CTX_get0_cert(x), &t,
+				 esa_config_resolver(c->cfg),
+				 c->cfg->dns_budget_ms, modes_for(c, tls));
+	esa_result_free(c->result);
+	c->result = res;
+	c->decided = true;
+	c->accepted = esa_result_accept(res, tls);
+	c->stock_name_failed = c->name_error;
+	verifies = esa_tls_verifies(tls);
+	failed = verifies && (c->chain_failed ||
+			      !esa_result_pass(res, tls == ESA_TLS_REQUIRED_VERIFY_HOSTED ?
+					       ESA_MODE_HOSTED : ESA_MODE_VERIFY));
+	err = !failed ? X509_V_OK :
+	      c->chain_failed ? c->chain_error : X509_V_ERR_HOSTNAME_MISMATCH;
+	c->chain_failed = c->name_error = false;
+	X509_STORE_CTX_set_error(x, err);
+	if (c->accepted)
+		return 1;
+	if (err == X509_V_OK)
+		X509_STORE_CTX_set_error(x, X509_V_ERR_APPLICATION_VERIFICATION);
+	return 0;
+refuse:
+	c->chain_failed = c->name_error = false;
+	X509_STORE_CTX_set_error(x, X509_V_ERR_OUT_OF_MEM);
+	return 0;
+}
+
+/* refuses_on_failure - settings under which a failed chain is final */
+static bool refuses_on_failure(struct esa_conn *c, SSL *ssl)
+{
+	struct esa_target t;
+	char why[ESA_ERR_MAX];
+
+	if (c->tls_set)
+		return c->tls >= ESA_TLS_REQUIRED_VERIFY;
+	memset(&t, 0, sizeof(t));
+	if (c->recipient[0] == '\0')
+		fallback_recipient(ssl, c);
+	if (esa_domain_normalize(c->recipient, t.recipient, sizeof(t.recipient),
+				 why, sizeof(why)) < 0)
+		return c->cfg->tls >= ESA_TLS_REQUIRED_VERIFY;
+	return esa_config_tls_for(c->cfg, t.recipient) >= ESA_TLS_REQUIRED_VERIFY;
+}
+
+/* esa_verify_cb - the verify callback installed by esa_*_install */
+int esa_verify_cb(int ok, X509_STORE_CTX *x)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(
+		x, SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct esa_conn *c = esa_conn_get(ssl, true);
+	int err = X509_STORE_CTX_get_error(x);
+	int depth = X509_STORE_CTX_get_error_depth(x);
+
+	if (c == NULL) {	/* no state: fail closed */
+		X509_STORE_CTX_set_error(x, X509_V_ERR_APPLICATION_VERIFICATION);
+		return 0;
+	}
+	if (c->prev != NULL) {	/* the program's callback still runs */
+		c->prev(ok, x);
+		X509_STORE_CTX_set_error(x, err);
+	}
+	if (!ok && is_name_error(err)) {
+		c->name_error = true;	/* stage II is ESA's, not OpenSSL's */
+		return 1;
+	}
+	if (!ok) {
+		if (!c->chain_failed) {
+			c->chain_failed = true;
+			c->chain_error = err;
+			c->chain_depth = depth;
+		}
+		if (refuses_on_failure(c, ssl))
+			return decide(ssl, c, x);
+		return 1;	/* see the whole chain; decide at its end */
+	}
+	if (depth > 0)
+		return 1;
+	return decide(ssl, c, x);
+}
+
+/* trust_store - the config's own store, or NULL to keep the program's */
+static X509_STORE *trust_store(esa_config *cfg, int *failed)
+{
+	char err[ESA_ERR_MAX];
+	X509_STORE *store;
+
+	*failed = 0;
+	if (!cfg->cafile[0] && !cfg->capath[0] && !cfg->crlfile[0])
+		return NULL;
+	store = esa_config_store(cfg, err, sizeof(err));
+	if (store == NULL) {
+		esa_strlcpy(cfg->err, err, sizeof(cfg->err));
+		*failed = 1;
+	}
+	return store;
+}
+
+/* esa_ctx_install - ESA verification for every SSL made from ctx */
+int esa_ctx_install(SSL_CTX *ctx, esa_config *cfg)
+{
+	struct esa_ctx_state *s;
+	X509_STORE *store;
+	int failed;
+
+	if (ctx == NULL || cfg == NULL || !indexes_ready())
+		return -1;
+	store = trust_store(cfg, &failed);
+	if (failed)
+		return -1;
+	if (store != NULL) {
+		SSL_CTX_set1_verify_cert_store(ctx, store);
+		X509_STORE_free(store);
+	}
+	s = SSL_CTX_get_ex_data(ctx, ctx_idx);
+	if (s == NULL) {
+		s = calloc(1, sizeof(*s));
+		if (s == NULL || SSL_CTX_set_ex_data(ctx, ctx_idx, s) != 1) {
+			free(s);
+			return -1;
+		}
+		s->prev = SSL_CTX_get_verify_callback(ctx);
+	} else {
+		esa_config_free(s->cfg);
+	}
+	s->cfg = config_ref(cfg);
+	SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx) | SSL_VERIFY_PEER,
+			   esa_verify_cb);
+	return 0;
+}
+
+/* esa_ssl_install - ESA verification for one SSL */
+int esa_ssl_install(SSL *ssl, esa_config *cfg)
+{
+	struct esa_conn *c;
+	X509_STORE *store;
+	SSL_verify_cb prev;
+	int failed;
+
+	if (ssl == NULL || cfg == NULL || !indexes_ready())
+		return -1;
+	store = trust_store(cfg, &failed);
+	if (failed)
+		return -1;
+	if (store != NULL) {
+		SSL_set1_verify_cert_store(ssl, store);
+		X509_STORE_free(store);
+	}
+	prev = SSL_get_verify_callback(ssl);
+	if (prev == esa_verify_cb)
+		prev = NULL;
+	c = SSL_get_ex_data(ssl, ssl_idx);
+	if (c != NULL) {
+		esa_config_free(c->cfg);
+		c->cfg = config_ref(cfg);
+		c->prev = prev ? prev : c->prev;
+	} else if (conn_new(ssl, cfg, prev) == NULL) {
+		return -1;
+	}
+	SSL_set_verify(ssl, SSL_get_verify_mode(ssl) | SSL_VERIFY_PEER,
+		       esa_verify_cb);
+	return 0;
+}
+
+/* esa_ssl_set_recipient - the recipient domain of this connection */
+int esa_ssl_set_recipient(SSL *ssl, const char *domain)
+{
+	struct esa_conn *c = esa_conn_get(ssl, true);
+
+	if (c == NULL || domain == NULL || strlen(domain) >= sizeof(c->recipient))
+		return -1;
+	esa_strlcpy(c->recipient, domain, sizeof(c->recipient));
+	esa_strlcpy(c->recipient_source, "set", sizeof(c->recipient_source));
+	return 0;
+}
+
+/* esa_ssl_set_via - the route or MX host the connection was made to */
+int esa_ssl_set_via(SSL *ssl, const char *host)
+{
+	struct esa_conn *c = esa_conn_get(ssl, true);
+	char why[ESA_ERR_MAX];
+
+	if (c == NULL || host == NULL)
+		return -1;
+	if (esa_domain_normalize(host, c->via, sizeof(c->via), why,
+				 sizeof(why)) < 0)
+		esa_strlcpy(c->via, host, sizeof(c->via)); /* an IP route */
+	return 0;
+}
+
+/* esa_ssl_set_peer - the peer address, instead of getpeername() */
+int esa_ssl_set_peer(SSL *ssl, const char *ip)
+{
+	struct esa_conn *c = esa_conn_get(ssl, true);
+	int family;
+	unsigned char addr[16];
+
+	if (c == NULL || ip == NULL || esa_parse_ip(ip, &family, addr) < 0)
+		return -1;
+	c->peer_family = family;
+	memcpy(c->peer, addr, 16);
+	c->have_peer = true;
+	return 0;
+}
+
+/* esa_ssl_set_tls - the TLS setting of this connection */
+int esa_ssl_set_tls(SSL *ssl, enum esa_tls tls)
+{
+	struct esa_conn *c = esa_conn_get(ssl, true);
+
+	if (c == NULL || tls < ESA_TLS_NO || tls > ESA_TLS_REQUIRED_VERIFY_HOSTED)
+		return -1;
+	c->tls = tls;
+	c->tls_set = true;
+	return 0;
+}
+
+/* esa_ssl_result - the decision of the last verification, or NULL */
+const esa_result *esa_ssl_result(const SSL *ssl)
+{
+	struct esa_conn *c;
+
+	if (ssl == NULL || !indexes_ready())
+		return NULL;
+	c = SSL_get_ex_data(ssl, ssl_idx);
+	return c ? c->result : NULL;
+}

@@ -1,0 +1,106 @@
+/*
+ * chain.c - stage I (SPEC 2) outside a handshake, and the trust store
+ *
+ * Path validation is OpenSSL's job; this file only builds the X509_STORE
+ * that a configuration names (CA file, CA directory, CRL file) and runs
+ * X509_verify_cert() with the TLS-server purpose at a chosen time, for
+ * esa-check's offline mode.  In a handshake the callback lets OpenSSL do
+ * the same work and only reads its verdict.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+
+#include "internal.h"
+
+/* load_crls - add every CRL of a PEM file to store and switch checking on */
+static int load_crls(X509_STORE *store, const char *path, char *err,
+		     size_t errsz)
+{
+	X509_LOOKUP *lu = X509_STORE_add_lookup(store, X509_LOOKUP_file());
+
+	if (lu == NULL || X509_load_crl_file(lu, path, X509_FILETYPE_PEM) <= 0) {
+		snprintf(err, errsz, "cannot load CRL file %s", path);
+		return -1;
+	}
+	X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+	return 0;
+}
+
+/* esa_config_store - the trust store a configuration names */
+struct x509_store_st *esa_config_store(const esa_config *cfg, char *err,
+				       size_t errsz)
+{
+	X509_STORE *store = X509_STORE_new();
+	const char *file = cfg->cafile[0] ? cfg->cafile : NULL;
+	const char *dir = cfg->capath[0] ? cfg->capath : NULL;
+
+	if (store == NULL) {
+		snprintf(err, errsz, "out of memory");
+		return NULL;
+	}
+	if (file == NULL && dir == NULL) {
+		if (X509_STORE_set_default_paths(store) != 1) {
+			snprintf(err, errsz, "cannot load the system trust store");
+			goto fail;
+		}
+	} else if ((file && X509_STORE_load_file(store, file) != 1) ||
+		   (dir && X509_STORE_load_path(store, dir) != 1)) {
+		snprintf(err, errsz, "cannot load CA certificates from %s",
+			 file ? file : dir);
+		goto fail;
+	}
+	if (cfg->crlfile[0] && load_crls(store, cfg->crlfile, err, errsz) < 0)
+		goto fail;
+	ERR_clear_error();
+	return store;
+fail:
+	ERR_clear_error();
+	X509_STORE_free(store);
+	return NULL;
+}
+
+/* esa_chain_check - verify leaf and intermediates for TLS server use */
+int esa_chain_check(const esa_config *cfg, struct x509_st *leaf,
+		    struct stack_st_X509 *untrusted, long long at,
+		    struct esa_result *res)
+{
+	X509_STORE *store;
+	X509_STORE_CTX *ctx = NULL;
+	int ok = 0;
+
+	res->chain.checked = true;
+	res->chain.ok = false;
+	res->chain.depth = 0;
+	store = esa_config_store(cfg, res->chain.text, sizeof(res->chain.text));
+	if (store == NULL) {
+		res->chain.error = X509_V_ERR_UNSPECIFIED;
+		return -1;
+	}
+	ctx = X509_STORE_CTX_new();
+	if (ctx == NULL || X509_STORE_CTX_init(ctx, store, leaf, untrusted) != 1) {
+		res->chain.error = X509_V_ERR_UNSPECIFIED;
+		esa_strlcpy(res->chain.text, "cannot set up verification",
+			    sizeof(res->chain.text));
+		goto out;
+	}
+	X509_STORE_CTX_set_default(ctx, "ssl_server");
+	if (at != 0)
+		X509_STORE_CTX_set_time(ctx, 0, (time_t)at);
+	ok = X509_verify_cert(ctx) == 1;
+	res->chain.error = X509_STORE_CTX_get_error(ctx);
+	res->chain.depth = ok ? 0 : X509_STORE_CTX_get_error_depth(ctx);
+	esa_strlcpy(res->chain.text,
+		    ok ? "verified to a trusted CA"
+		       : X509_verify_cert_error_string(res->chain.error),
+		    sizeof(res->chain.text));
+	res->chain.ok = ok;
+out:
+	ERR_clear_error();
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(store);
+	return ok ? 0 : -1;
+}
