@@ -141,13 +141,24 @@ static bool is_ascii(const char *s)
 	return true;
 }
 
+/* copy_lower - len octets of src into out, ASCII lower case, terminated */
+static void copy_lower(char *out, const char *src, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		out[i] = (src[i] >= 'A' && src[i] <= 'Z') ?
+			 (char)(src[i] - 'A' + 'a') : src[i];
+	out[len] = '\0';
+}
+
 /* esa_domain_normalize - a user-given domain as a valid A-label reference */
 int esa_domain_normalize(const char *in, char *out, size_t outsz,
 			 char *why, size_t whysz)
 {
 	const char *src, *problem;
 	char *ace = NULL;
-	size_t len, i;
+	size_t len;
 	int rc, ret = -1;
 
 	if (why != NULL && whysz > 0)
@@ -188,10 +199,7 @@ int esa_domain_normalize(const char *in, char *out, size_t outsz,
 		fail(in, "longer than the output buffer", why, whysz);
 		goto out;
 	}
-	for (i = 0; i < len; i++)
-		out[i] = (src[i] >= 'A' && src[i] <= 'Z') ?
-			 (char)(src[i] - 'A' + 'a') : src[i];
-	out[len] = '\0';
+	copy_lower(out, src, len);
 	problem = alabel_problem(out, len);
 	if (problem != NULL) {
 		out[0] = '\0';

@@ -4,7 +4,7 @@
  * Contract: strings in, a verdict out.  No OpenSSL, no DNS, no allocation,
  * no I/O, no locale; safe from any thread.  Every string is length-counted:
  * a presented identifier p may hold NUL octets (which make it unusable) and
- * need not be terminated; neither may be NULL unless its length is 0.
+ * need not be terminated.  A NULL pointer reads as the empty name.
  *
  *   esa_match(p, plen, r, rlen)     YES, NO, BAD_PRESENTED or BAD_REFERENCE
  *   esa_presented_problem(p, plen)  why p can never match, NULL if usable
