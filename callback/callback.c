@@ -22,6 +22,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include <openssl/err.h>
@@ -146,19 +147,36 @@ static bool is_name_error(int err)
 	       err == X509_V_ERR_IP_ADDRESS_MISMATCH;
 }
 
-/* fallback_recipient - the name the program asked OpenSSL to check, else
- * the SNI it sent (SPEC 8.3) */
+/* route_domain - the domain whose configured routes include host, or NULL */
+static const char *route_domain(const esa_config *cfg, const char *host)
+{
+	for (size_t i = 0; i < cfg->nroutes; i++)
+		for (size_t k = 0; k < cfg->routes[i].n; k++)
+			if (strcasecmp(cfg->routes[i].routes[k].host, host) == 0)
+				return cfg->routes[i].domain;
+	return NULL;
+}
+
+/* fallback_recipient - when no recipient was set: the domain whose routes
+ * name the host the program asked for, else that name itself, else the SNI
+ * it sent (SPEC 8.3) */
 static void fallback_recipient(SSL *ssl, struct esa_conn *c)
 {
 	const char *host = X509_VERIFY_PARAM_get0_host(SSL_get0_param(ssl), 0);
 	const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	const char *name = host && *host ? host : sni && *sni ? sni : NULL;
+	const char *dom = name ? route_domain(c->cfg, name) : NULL;
 
-	if (host != NULL && *host != '\0') {
-		esa_strlcpy(c->recipient, host, sizeof(c->recipient));
-		esa_strlcpy(c->recipient_source, "host", sizeof(c->recipient_source));
-	} else if (sni != NULL && *sni != '\0') {
-		esa_strlcpy(c->recipient, sni, sizeof(c->recipient));
-		esa_strlcpy(c->recipient_source, "sni", sizeof(c->recipient_source));
+	if (dom != NULL) {
+		esa_strlcpy(c->recipient, dom, sizeof(c->recipient));
+		esa_strlcpy(c->recipient_source, "config-route",
+			    sizeof(c->recipient_source));
+		if (c->via[0] == '\0')
+			esa_strlcpy(c->via, name, sizeof(c->via));
+	} else if (name != NULL) {
+		esa_strlcpy(c->recipient, name, sizeof(c->recipient));
+		esa_strlcpy(c->recipient_source, name == host ? "host" : "sni",
+			    sizeof(c->recipient_source));
 	}
 }
 
@@ -241,21 +259,32 @@ static unsigned modes_for(const struct esa_conn *c, enum esa_tls tls)
 	return 0;
 }
 
-/* decide - run stage II for the finished (or failed) chain and set the
- * verification result; returns the callback's answer */
-static int decide(SSL *ssl, struct esa_conn *c, X509_STORE_CTX *x)
+/* stock - what OpenSSL itself decided: chain and the program's host name */
+static void stock(SSL *ssl, const struct esa_conn *c, struct esa_result *res)
+{
+	const char *host = X509_VERIFY_PARAM_get0_host(SSL_get0_param(ssl), 0);
+
+	res->stock_ok = !c->chain_failed && !c->name_error;
+	esa_strlcpy(res->stock_host, host ? host : "", sizeof(res->stock_host));
+}
+
+/* evaluate - stage II for the finished (or failed) chain, into a new
+ * result that replaces c->result; chain facts come from OpenSSL's run */
+static struct esa_result *evaluate(SSL *ssl, struct esa_conn *c,
+				   X509_STORE_CTX *x)
 {
 	struct esa_result *res = esa_result_new();
 	struct esa_target t;
 	enum esa_tls tls;
-	bool verifies, failed;
-	int err;
 
 	if (res == NULL)
-		goto refuse;
+		return NULL;
 	make_target(ssl, c, &t, res);
+	if (c->forced_error[0] != '\0')
+		esa_strlcpy(res->error, c->forced_error, sizeof(res->error));
 	tls = effective_tls(c, &t);
 	res->tls = tls;
+	stock(ssl, c, res);
 	res->chain.checked = true;
 	res->chain.ok = !c->chain_failed;
 	res->chain.error = c->chain_failed ? c->chain_error : X509_V_OK;
@@ -266,28 +295,82 @@ static int decide(SSL *ssl, struct esa_conn *c, X509_STORE_CTX *x)
 	esa_identity_check_modes(res, X509_STORE_CTX_get0_cert(x), &t,
 				 esa_config_resolver(c->cfg),
 				 c->cfg->dns_budget_ms, modes_for(c, tls));
+	res->accept = esa_result_accept(res, tls) && c->forced_error[0] == '\0';
 	esa_result_free(c->result);
 	c->result = res;
 	c->decided = true;
-	c->accepted = esa_result_accept(res, tls);
+	c->accepted = res->accept;
 	c->stock_name_failed = c->name_error;
-	verifies = esa_tls_verifies(tls);
-	failed = verifies && (c->chain_failed ||
-			      !esa_result_pass(res, tls == ESA_TLS_REQUIRED_VERIFY_HOSTED ?
-					       ESA_MODE_HOSTED : ESA_MODE_VERIFY));
+	return res;
+}
+
+/* finish - the end of one verification: timing, the shim's hook, reset */
+static void finish(SSL *ssl, struct esa_conn *c)
+{
+	if (c->result != NULL)
+		c->result->elapsed_us = esa_now_us() - c->started_us;
+	c->chain_failed = c->name_error = false;
+	c->started_us = 0;
+	if (c->on_decide != NULL)
+		c->on_decide(ssl, c);
+}
+
+/* decide - run stage II and set the verification result as SPEC 5 says;
+ * returns the callback's answer */
+static int decide(SSL *ssl, struct esa_conn *c, X509_STORE_CTX *x)
+{
+	struct esa_result *res = evaluate(ssl, c, x);
+	enum esa_tls tls;
+	bool failed;
+	int err;
+
+	if (res == NULL) {
+		c->chain_failed = c->name_error = false;
+		X509_STORE_CTX_set_error(x, X509_V_ERR_OUT_OF_MEM);
+		return 0;
+	}
+	tls = res->tls;
+	failed = esa_tls_verifies(tls) &&
+		 (!res->chain.ok || !esa_result_pass(res,
+			tls == ESA_TLS_REQUIRED_VERIFY_HOSTED ?
+			ESA_MODE_HOSTED : ESA_MODE_VERIFY));
 	err = !failed ? X509_V_OK :
-	      c->chain_failed ? c->chain_error : X509_V_ERR_HOSTNAME_MISMATCH;
-	c->chain_failed = c->name_error = false;
+	      !res->chain.ok ? res->chain.error : X509_V_ERR_HOSTNAME_MISMATCH;
+	if (!res->accept && err == X509_V_OK)
+		err = X509_V_ERR_APPLICATION_VERIFICATION;
 	X509_STORE_CTX_set_error(x, err);
-	if (c->accepted)
-		return 1;
-	if (err == X509_V_OK)
-		X509_STORE_CTX_set_error(x, X509_V_ERR_APPLICATION_VERIFICATION);
-	return 0;
-refuse:
-	c->chain_failed = c->name_error = false;
-	X509_STORE_CTX_set_error(x, X509_V_ERR_OUT_OF_MEM);
-	return 0;
+	finish(ssl, c);
+	return res->accept ? 1 : 0;
+}
+
+/* observe - ESA_ENFORCE=observe: the program decides exactly as it would;
+ * ESA's verdict is computed on the side, on the chain the server sent,
+ * against the configuration's own store, and reported through the hook */
+static int observe(SSL *ssl, struct esa_conn *c, int ok, X509_STORE_CTX *x)
+{
+	int err = X509_STORE_CTX_get_error(x);
+	int depth = X509_STORE_CTX_get_error_depth(x);
+	int answer = c->prev ? c->prev(ok, x) : ok;
+	struct esa_result *res;
+
+	if (!ok && is_name_error(err)) {
+		c->name_error = true;
+	} else if (!ok && !c->chain_failed) {
+		c->chain_failed = true;
+		c->chain_error = err;
+		c->chain_depth = depth;
+	}
+	if (answer && !(ok && depth == 0))
+		return answer;	/* the program's verification goes on */
+	res = evaluate(ssl, c, x);
+	if (res != NULL)	/* stage I again, against ESA's store */
+		esa_chain_check(c->cfg, X509_STORE_CTX_get0_cert(x),
+				X509_STORE_CTX_get0_untrusted(x), 0, res);
+	if (res != NULL)
+		res->accept = esa_result_accept(res, res->tls) &&
+			      c->forced_error[0] == '\0';
+	finish(ssl, c);
+	return answer;
 }
 
 /* refuses_on_failure - settings under which a failed chain is final */
@@ -296,6 +379,8 @@ static bool refuses_on_failure(struct esa_conn *c, SSL *ssl)
 	struct esa_target t;
 	char why[ESA_ERR_MAX];
 
+	if (c->forced_error[0] != '\0')
+		return true;
 	if (c->tls_set)
 		return c->tls >= ESA_TLS_REQUIRED_VERIFY;
 	memset(&t, 0, sizeof(t));
@@ -320,6 +405,12 @@ int esa_verify_cb(int ok, X509_STORE_CTX *x)
 		X509_STORE_CTX_set_error(x, X509_V_ERR_APPLICATION_VERIFICATION);
 		return 0;
 	}
+	if (c->skip != NULL && c->skip(ssl))
+		return c->prev ? c->prev(ok, x) : ok;
+	if (c->started_us == 0)
+		c->started_us = esa_now_us();
+	if (c->observe)
+		return observe(ssl, c, ok, x);
 	if (c->prev != NULL) {	/* the program's callback still runs */
 		c->prev(ok, x);
 		X509_STORE_CTX_set_error(x, err);

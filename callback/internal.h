@@ -133,6 +133,8 @@ int esa_lookup(esa_resolver *r, const char *name, uint16_t type,
 
 /* Monotonic milliseconds. */
 uint64_t esa_now_ms(void);
+/* Monotonic microseconds (util.c). */
+uint64_t esa_now_us(void);
 /* The reverse-lookup name of an address: "1.2.0.192.in-addr.arpa" or the
  * ip6.arpa nibble form.  family AF_INET or AF_INET6. */
 int esa_reverse_name(int family, const unsigned char *addr, char *out,
@@ -289,6 +291,10 @@ struct esa_result {
 	struct esa_dnsq *dns;
 	size_t ndns;
 	char error[ESA_ERR_MAX];	/* set when the check itself could not run */
+	bool stock_ok;			/* OpenSSL's own verdict (chain + host) */
+	char stock_host[ESA_NAME_MAX];	/* the name the program asked for */
+	bool accept;			/* the decision under tls (callback) */
+	uint64_t elapsed_us;		/* time the decision took */
 };
 
 /* esa_identity_decide - run one algorithm (SPEC 4.1 or 4.2) for target on
@@ -341,6 +347,13 @@ struct esa_conn {
 	bool tls_set;
 	enum esa_tls tls;
 	bool all_modes;			/* compute both algorithms (for logs) */
+	bool observe;			/* decide nothing: verify on the side */
+	char forced_error[ESA_ERR_MAX];	/* set: refuse every verification */
+	/* hooks for the shim; NULL in the library's own use */
+	bool (*skip)(SSL *ssl);		/* true: behave as if not installed */
+	void (*on_decide)(SSL *ssl, struct esa_conn *c);
+	void *hook_arg;
+	uint64_t started_us;		/* when the verification began */
 	/* one verification's observations, reset once it is decided */
 	bool chain_failed;
 	int chain_error;

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "internal.h"
 
@@ -45,4 +46,13 @@ void esa_strlcpy(char *dst, const char *src, size_t dstsz)
 	n = strnlen(src, dstsz - 1);
 	memcpy(dst, src, n);
 	dst[n] = '\0';
+}
+
+/* esa_now_us - monotonic microseconds */
+uint64_t esa_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
