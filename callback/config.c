@@ -42,9 +42,10 @@
 
 #include "internal.h"
 
-#define ROUTES_MAX 1000			/* routes per domain */
-#define FILE_MAX (1024 * 1024)		/* bytes of a destinations file */
-#define QUOTE_MAX 80			/* octets of input quoted in errors */
+#define ROUTES_MAX 1000		/* routes per domain */
+#define FILE_MAX (1024 * 1024)	/* bytes of a destinations file */
+#define QUOTE_MAX 80		/* octets of input quoted in errors */
+#define PATH_QUOTE_MAX 200	/* octets of a file name in errors */
 
 static const char *const tls_names[] = {
 	[ESA_TLS_NO] = "no",
@@ -65,6 +66,28 @@ static const char *const source_names[] = {
 
 #define TLS_EXPECTED "expected no, preferred, required, preferred-verify, " \
 	"required-verify, required-verify-hosted or 1-6"
+
+/* ascii_caseeq - s[0..n) equals the NUL-terminated word, ASCII case folded
+ * (strcasecmp follows the host program's locale; names here are ASCII) */
+static bool ascii_caseeq(const char *s, size_t n, const char *word)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char a = (unsigned char)s[i];
+		unsigned char b = (unsigned char)word[i];
+
+		if (b == '\0')
+			return false;
+		if (a >= 'A' && a <= 'Z')
+			a = (unsigned char)(a - 'A' + 'a');
+		if (b >= 'A' && b <= 'Z')
+			b = (unsigned char)(b - 'A' + 'a');
+		if (a != b)
+			return false;
+	}
+	return word[n] == '\0';
+}
 
 /* ---- names ------------------------------------------------------------- */
 
@@ -133,28 +156,6 @@ static bool is_space(int c)
 	       c == '\f';
 }
 
-/* ascii_caseeq - s[0..n) equals the NUL-terminated word, ASCII case folded
- * (strcasecmp follows the host program's locale; names here are ASCII) */
-static bool ascii_caseeq(const char *s, size_t n, const char *word)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		unsigned char a = (unsigned char)s[i];
-		unsigned char b = (unsigned char)word[i];
-
-		if (b == '\0')
-			return false;
-		if (a >= 'A' && a <= 'Z')
-			a = (unsigned char)(a - 'A' + 'a');
-		if (b >= 'A' && b <= 'Z')
-			b = (unsigned char)(b - 'A' + 'a');
-		if (a != b)
-			return false;
-	}
-	return word[n] == '\0';
-}
-
 /* trim - narrow [*s, *s + *n) to drop white space at both ends */
 static void trim(const char **s, size_t *n)
 {
@@ -166,14 +167,16 @@ static void trim(const char **s, size_t *n)
 		(*n)--;
 }
 
-/* quote - s[0..n) as printable one-line text, escaped and truncated */
-static void quote(char *dst, size_t dstsz, const char *s, size_t n)
+/* quote_upto - s[0..n) as printable one-line text: at most max octets,
+ * control octets and backslashes as \xHH, "..." when cut */
+static void quote_upto(char *dst, size_t dstsz, const char *s, size_t n,
+		       size_t max)
 {
 	size_t i, o = 0;
-	bool cut = n > QUOTE_MAX;
+	bool cut = n > max;
 
 	if (cut)
-		n = QUOTE_MAX;
+		n = max;
 	for (i = 0; i < n && o + 5 < dstsz; i++) {
 		unsigned char c = (unsigned char)s[i];
 
@@ -187,6 +190,12 @@ static void quote(char *dst, size_t dstsz, const char *s, size_t n)
 		o += 3;
 	}
 	dst[o] = '\0';
+}
+
+/* quote - a piece of input as it appears in a reason */
+static void quote(char *dst, size_t dstsz, const char *s, size_t n)
+{
+	quote_upto(dst, dstsz, s, n, QUOTE_MAX);
 }
 
 /* seterr - format a reason into a buffer, then make sure it is one line */
@@ -270,7 +279,8 @@ static int normalize_n(const char *s, size_t n, char *out, size_t outsz,
 /*
  * split_hostport - cut "HOST", "HOST:PORT", "[V6]", "[V6]:PORT" or a bare
  * IPv6 literal (two or more colons: never a port, so "::1:53" is an
- * address).  *host/*hostlen point into s; *port is 0 when none is given.
+ * address).  The host (*host, *hostlen) points into s; *port is 0 when
+ * none is given.
  * Returns NULL, or the problem.
  */
 static const char *split_hostport(const char *s, size_t n, const char **host,
@@ -301,7 +311,7 @@ static const char *split_hostport(const char *s, size_t n, const char **host,
 		*hostlen = n;
 		colon = memchr(s, ':', n);
 		if (colon != NULL &&
-		    memchr(colon + 1, ':', (size_t)(s + n - colon - 1)) == NULL) {
+		    memchr(colon + 1, ':', n - (size_t)(colon - s) - 1) == NULL) {
 			*hostlen = (size_t)(colon - s);
 			portp = colon + 1;
 			portlen = (size_t)(s + n - portp);
@@ -335,6 +345,16 @@ static int parse_ip_n(const char *s, size_t n, int *family,
 	return esa_parse_ip(buf, family, addr);
 }
 
+/* drop_resolver - forget a resolver built from earlier DNS settings */
+static void drop_resolver(esa_config *cfg)
+{
+	pthread_mutex_lock(&cfg->lock);
+	if (cfg->resolver != NULL)
+		esa_resolver_free(cfg->resolver);
+	cfg->resolver = NULL;
+	pthread_mutex_unlock(&cfg->lock);
+}
+
 /* esa_config_set_nameserver - validate "IP[:PORT]" and keep it canonical */
 int esa_config_set_nameserver(esa_config *cfg, const char *ipport)
 {
@@ -348,7 +368,8 @@ int esa_config_set_nameserver(esa_config *cfg, const char *ipport)
 	if (cfg == NULL)
 		goto out;
 	if (ipport == NULL || ipport[0] == '\0') {
-		cfg->nameserver[0] = '\0';	/* back to the system's list */
+		cfg->nameserver[0] = '\0';	/* the system's list */
+		drop_resolver(cfg);
 		rc = 0;
 		goto out;
 	}
@@ -359,8 +380,8 @@ int esa_config_set_nameserver(esa_config *cfg, const char *ipport)
 	if (problem != NULL) {
 		quote(q, sizeof(q), ipport, strlen(ipport));
 		seterr(cfg->err, sizeof(cfg->err), "bad nameserver '%s': %s "
-		       "(expected IP[:PORT], [IPv6]:PORT or a bare IPv6 address)",
-		       q, problem);
+		       "(expected IP[:PORT], [IPv6]:PORT or a bare IPv6 "
+		       "address)", q, problem);
 		goto out;
 	}
 	esa_format_ip(family, addr, ip, sizeof(ip));
@@ -372,6 +393,7 @@ int esa_config_set_nameserver(esa_config *cfg, const char *ipport)
 	else
 		snprintf(cfg->nameserver, sizeof(cfg->nameserver), "%s:%d",
 			 ip, port);
+	drop_resolver(cfg);
 	rc = 0;
 out:
 	return rc;
@@ -387,7 +409,7 @@ static const char *route_host(const char *host, size_t hostlen, bool br,
 	bool dotted_digits = true;
 
 	if (parse_ip_n(host, hostlen, &r->family, r->ip) == 0) {
-		r->is_ip = true;	/* "[192.0.2.7]" accepted too (RFC 5321) */
+		r->is_ip = true;	/* "[192.0.2.7]" too (RFC 5321) */
 		esa_format_ip(r->family, r->ip, r->host, sizeof(r->host));
 		return NULL;
 	}
@@ -398,6 +420,9 @@ static const char *route_host(const char *host, size_t hostlen, bool br,
 			dotted_digits = false;
 	if (dotted_digits)
 		return "not a valid IPv4 address";
+	if (memchr(host, ':', hostlen) != NULL)
+		return "not a valid IPv6 address (write [IPv6]:PORT "
+		       "for a port)";
 	for (i = 0; i < hostlen; i++)
 		if (is_space((unsigned char)host[i]))
 			return "white space inside the host name";
@@ -506,7 +531,8 @@ static int routes_parse_n(const char *text, size_t len, struct esa_route **out,
 
 	want = count_items(text, len);
 	if (want > ROUTES_MAX) {
-		seterr(why, whysz, "too many routes (more than %d)", ROUTES_MAX);
+		seterr(why, whysz, "too many routes (more than %d)",
+		       ROUTES_MAX);
 		goto out;
 	}
 	routes = calloc(want, sizeof(*routes));
@@ -571,28 +597,31 @@ static int append_routes(esa_config *cfg, const char *domain,
 {
 	struct esa_domain_routes *e;
 	struct esa_route *all;
-	size_t cap = cfg->nroutes;
+	size_t cap = cfg->nroutes, have = 0;
 	long i;
 
 	i = find_routes(cfg->routes, cfg->nroutes, domain);
+	if (i >= 0)
+		have = cfg->routes[i].n;
+	if (have + nadd > ROUTES_MAX)
+		return -2;
+	if (i < 0 && grow((void **)&cfg->routes, &cap, cfg->nroutes,
+			  sizeof(*cfg->routes)) != 0)
+		return -1;
+	all = realloc(i >= 0 ? cfg->routes[i].routes : NULL,
+		      (have + nadd) * sizeof(*all));
+	if (all == NULL)
+		return -1;
 	if (i < 0) {
-		if (grow((void **)&cfg->routes, &cap, cfg->nroutes,
-			 sizeof(*cfg->routes)) != 0)
-			return -1;
 		e = &cfg->routes[cfg->nroutes++];
 		memset(e, 0, sizeof(*e));
 		esa_strlcpy(e->domain, domain, sizeof(e->domain));
 	} else {
 		e = &cfg->routes[i];
 	}
-	if (e->n + nadd > ROUTES_MAX)
-		return -2;
-	all = realloc(e->routes, (e->n + nadd) * sizeof(*all));
-	if (all == NULL)
-		return -1;
-	memcpy(all + e->n, add, nadd * sizeof(*all));
+	memcpy(all + have, add, nadd * sizeof(*all));
 	e->routes = all;
-	e->n += nadd;
+	e->n = have + nadd;
 	return sort_routes(e->routes, e->n);
 }
 
@@ -717,36 +746,27 @@ int esa_config_set_tls(esa_config *cfg, const char *setting)
 	return 0;
 }
 
-/* drop_resolver - forget a resolver built from earlier DNS settings */
-static void drop_resolver(esa_config *cfg)
-{
-	pthread_mutex_lock(&cfg->lock);
-	if (cfg->resolver != NULL)
-		esa_resolver_free(cfg->resolver);
-	cfg->resolver = NULL;
-	pthread_mutex_unlock(&cfg->lock);
-}
-
 /* check_path - can path be read now, as a file (dir false) or a directory? */
 static int check_path(const char *what, const char *path, bool dir,
 		      size_t maxlen, char *err, size_t errsz)
 {
-	char q[QUOTE_MAX * 4 + 8];
+	char q[PATH_QUOTE_MAX * 4 + 8];
 	struct stat st;
 	const char *problem = NULL;
 
 	if (strlen(path) >= maxlen)
 		problem = "path too long";
-	else if (stat(path, &st) != 0 ||
-		 access(path, dir ? R_OK | X_OK : R_OK) != 0)
+	else if (stat(path, &st) != 0)
 		problem = strerror(errno);
 	else if (dir && !S_ISDIR(st.st_mode))
 		problem = "not a directory";
 	else if (!dir && S_ISDIR(st.st_mode))
 		problem = "is a directory";
+	else if (access(path, dir ? R_OK | X_OK : R_OK) != 0)
+		problem = strerror(errno);
 	if (problem == NULL)
 		return 0;
-	quote(q, sizeof(q), path, strlen(path));
+	quote_upto(q, sizeof(q), path, strlen(path), PATH_QUOTE_MAX);
 	seterr(err, errsz, "%s '%s': %s", what, q, problem);
 	return -1;
 }
@@ -858,7 +878,7 @@ enum esa_tls esa_config_tls_for(const esa_config *cfg, const char *domain)
 			continue;
 		if (d->domain[0] != '.') {
 			if (strcmp(d->domain, dom) == 0)
-				return d->tls;	/* exact beats any suffix */
+				return d->tls;	/* exact beats all */
 			continue;
 		}
 		/* ".example.org": strictly below example.org, not itself */
@@ -930,6 +950,28 @@ static int parse_section(struct stage *st, const char *s, size_t n)
 	return 0;
 }
 
+/* suffix_key - ".org" as the key: normalise "a.org", then drop the "a" */
+static int suffix_key(const char *s, size_t n, char *key, size_t keysz)
+{
+	char *tmp, norm[ESA_NAME_MAX + 1];
+	int rc = -1;
+
+	if (n < 2 || n > ESA_NAME_MAX || s[1] == '.')
+		return -1;
+	tmp = malloc(n + 2);
+	if (tmp == NULL)
+		return -1;
+	tmp[0] = 'a';
+	memcpy(tmp + 1, s, n);
+	if (normalize_n(tmp, n + 1, norm, sizeof(norm), NULL, 0) == 0 &&
+	    norm[0] == 'a' && norm[1] == '.' && strlen(norm + 1) < keysz) {
+		esa_strlcpy(key, norm + 1, keysz);
+		rc = 0;
+	}
+	free(tmp);
+	return rc;
+}
+
 /* dest_key - "default", ".suffix" or an exact domain, normalised */
 static int dest_key(struct stage *st, const char *s, size_t n, char *key,
 		    size_t keysz)
@@ -952,9 +994,11 @@ static int dest_key(struct stage *st, const char *s, size_t n, char *key,
 		off = 1;
 	}
 	if (normalize_n(s + off, n - off, key + off, keysz - off, why,
-			sizeof(why)) != 0)
-		return fail(st, "bad destination '%s': %s", q, why);
-	return 0;
+			sizeof(why)) == 0)
+		return 0;
+	if (off == 1 && suffix_key(s, n, key, keysz) == 0)
+		return 0;	/* ".org": a one-label suffix */
+	return fail(st, "bad destination '%s': %s", q, why);
 }
 
 /* dest_options - "tls=SETTING" (spaces around '=' allowed), once each */
@@ -975,9 +1019,11 @@ static int dest_options(struct stage *st, const char *s, size_t n,
 			s++;
 		quote(q, sizeof(q), k, klen);
 		if (s == end || *s != '=' || klen == 0)
-			return fail(st, "bad option '%s' (expected tls=SETTING)", q);
+			return fail(st, "bad option '%s' (expected "
+				    "tls=SETTING)", q);
 		if (!ascii_caseeq(k, klen, "tls"))
-			return fail(st, "unknown option '%s' (expected tls)", q);
+			return fail(st, "unknown option '%s' (expected "
+				    "tls)", q);
 		if (have)
 			return fail(st, "option tls given twice");
 		for (s++; s < end && is_space((unsigned char)*s); s++)
@@ -1165,30 +1211,45 @@ static int check_dups(struct stage *st, unsigned long before)
 	return rc;
 }
 
-/* commit - move a parsed file into cfg: same keys replaced, others added */
+/* reserve - room for more elements, reallocating only when needed */
+static int reserve(void **arr, size_t have, size_t more, size_t size)
+{
+	void *p;
+
+	if (more == 0)
+		return 0;
+	if (have + more > SIZE_MAX / size)
+		return -1;
+	p = realloc(*arr, (have + more) * size);
+	if (p == NULL)
+		return -1;
+	*arr = p;
+	return 0;
+}
+
+/* commit - move a parsed file into cfg: same keys replaced, others added;
+ * the room is made first so nothing can fail half way */
 static int commit(esa_config *cfg, struct stage *st)
 {
-	size_t i, j, capd = cfg->ndests, capr = cfg->nroutes;
+	size_t i, j;
 	long k;
 
+	if (reserve((void **)&cfg->dests, cfg->ndests, st->ndests,
+		    sizeof(*cfg->dests)) != 0 ||
+	    reserve((void **)&cfg->routes, cfg->nroutes, st->nroutes,
+		    sizeof(*cfg->routes)) != 0)
+		return -1;
 	for (i = 0; i < st->ndests; i++) {
 		for (j = 0; j < cfg->ndests; j++)
 			if (strcmp(cfg->dests[j].domain,
 				   st->dests[i].domain) == 0)
 				break;
-		if (j == cfg->ndests &&
-		    grow((void **)&cfg->dests, &capd, cfg->ndests++,
-			 sizeof(*cfg->dests)) != 0) {
-			cfg->ndests--;
-			return -1;
-		}
+		if (j == cfg->ndests)
+			cfg->ndests++;
 		cfg->dests[j] = st->dests[i];
 	}
 	for (i = 0; i < st->nroutes; i++) {
 		k = find_routes(cfg->routes, cfg->nroutes, st->routes[i].domain);
-		if (k < 0 && grow((void **)&cfg->routes, &capr, cfg->nroutes,
-				  sizeof(*cfg->routes)) != 0)
-			return -1;
 		if (k < 0)
 			k = (long)cfg->nroutes++;
 		else
@@ -1298,7 +1359,7 @@ static char *read_all(FILE *f, size_t *len, const char **problem)
 int esa_config_load_file(esa_config *cfg, const char *path)
 {
 	const char *problem = NULL;
-	char q[QUOTE_MAX * 4 + 8];
+	char q[PATH_QUOTE_MAX * 4 + 8];
 	char *text = NULL;
 	FILE *f = NULL;
 	size_t len = 0;
@@ -1310,7 +1371,7 @@ int esa_config_load_file(esa_config *cfg, const char *path)
 		seterr(cfg->err, sizeof(cfg->err), "no configuration file given");
 		goto out;
 	}
-	quote(q, sizeof(q), path, strlen(path));
+	quote_upto(q, sizeof(q), path, strlen(path), PATH_QUOTE_MAX);
 	f = fopen(path, "r");
 	if (f == NULL) {
 		seterr(cfg->err, sizeof(cfg->err), "%s: cannot open: %s", q,

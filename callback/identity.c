@@ -354,13 +354,15 @@ static int decide_hosted(struct esa_result *res, struct esa_verdict *v,
 static void pass_reason(const struct esa_result *res, struct esa_verdict *v)
 {
 	const struct esa_presented *p = &res->ids.ids[v->matched];
+	char ref[ESA_NAME_MAX];
 
+	esa_strlcpy(ref, v->reference, sizeof(ref));
 	snprintf(v->reason, sizeof(v->reason), "%s %s matches %s %s",
 		 p->kind == ESA_ID_DNS ? "DNS-ID" : "CN-ID", p->display,
 		 v->source == ESA_SOURCE_PTR ? "forward-confirmed PTR name" :
 		 v->source == ESA_SOURCE_MX ? "MX name" :
 		 v->source == ESA_SOURCE_ROUTE ? "SMTP route" : "recipient domain",
-		 v->reference);
+		 ref);
 }
 
 /* esa_identity_decide - run one algorithm and fill res->verdict[mode] */

@@ -1,0 +1,194 @@
+/*
+ * log.c - the shim's log: one JSON line per verified client handshake
+ * (SPEC 8.5), to syslog (facility mail), stderr, or a file.
+ *
+ * Never stdout: it may carry the program's own protocol.  A file line is
+ * written with one write(2) on an O_APPEND descriptor opened for that line,
+ * so lines from forked children and threads do not interleave, and a
+ * program that dropped privileges keeps logging if the file allows it (else
+ * the line goes to syslog).  Failures to log are silent: logging must never
+ * disturb the program.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "json.h"
+#include "result_impl.h"
+#include "shim.h"
+
+extern char *program_invocation_short_name;
+
+/* write_all - write a buffer fully to fd, retrying short writes */
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* shim_log_line - one line to the configured channel */
+void shim_log_line(const struct shim_conf *sc, const char *line)
+{
+	int saved = errno, fd;
+	size_t len = strlen(line);
+	char *buf = malloc(len + 2);
+
+	if (buf == NULL)
+		goto out;
+	memcpy(buf, line, len);
+	buf[len] = '\n';
+	buf[len + 1] = '\0';
+	if (sc->log == SHIM_LOG_STDERR) {
+		write_all(STDERR_FILENO, buf, len + 1);
+	} else if (sc->log == SHIM_LOG_FILE &&
+		   (fd = open(sc->log_path, O_WRONLY | O_APPEND | O_CREAT |
+			      O_CLOEXEC | O_NOCTTY, 0644)) >= 0) {
+		write_all(fd, buf, len + 1);
+		close(fd);
+	} else {
+		syslog(LOG_MAIL | LOG_INFO, "%s", line);
+	}
+	free(buf);
+out:
+	errno = saved;
+}
+
+/* shim_log_error - a configuration error, once, to the channel and stderr */
+void shim_log_error(const struct shim_conf *sc, const char *msg)
+{
+	char line[ESA_ERR_MAX + 64];
+
+	snprintf(line, sizeof(line),
+		 "esashim: %s; every verification will fail", msg);
+	if (sc->log != SHIM_LOG_STDERR)
+		shim_log_line(sc, line);
+	snprintf(line + strlen(line), sizeof(line) - strlen(line), "\n");
+	write_all(STDERR_FILENO, line, strlen(line));
+}
+
+/* timestamp - ISO 8601 UTC with milliseconds */
+static void timestamp(char *out, size_t outsz)
+{
+	struct timeval tv;
+	struct tm tm;
+	size_t n;
+
+	gettimeofday(&tv, NULL);
+	gmtime_r(&tv.tv_sec, &tm);
+	n = strftime(out, outsz, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + n, outsz - n, ".%03ldZ", (long)(tv.tv_usec / 1000));
+}
+
+/* peer_port - the remote port of the SSL's socket, 0 if unknown */
+static int peer_port(SSL *ssl)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int fd = SSL_get_fd(ssl);
+
+	if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
+		return 0;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return 0;
+}
+
+/* header - the members every line starts with */
+static void header(struct esa_json *j, const char *event)
+{
+	char ts[40];
+
+	timestamp(ts, sizeof(ts));
+	esa_json_kstr(j, "ts", ts);
+	esa_json_kstr(j, "event", event);
+	esa_json_kint(j, "pid", getpid());
+	esa_json_kstr(j, "program", program_invocation_short_name);
+}
+
+/* shim_log_decision - the SPEC 8.5 line of one handshake */
+void shim_log_decision(SSL *ssl, struct esa_conn *c)
+{
+	const struct shim_conf *sc = shim_conf();
+	const struct esa_result *res = c->result;
+	struct esa_json j;
+	char *line;
+
+	if (res == NULL)
+		return;
+	esa_json_init(&j);
+	esa_json_begin_object(&j);
+	header(&j, "handshake");
+	esa_json_kopt(&j, "peer", res->peer);
+	esa_json_kint(&j, "port", peer_port(ssl));
+	esa_json_kopt(&j, "sni", SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name));
+	esa_json_kopt(&j, "recipient_domain", res->recipient);
+	esa_json_kopt(&j, "recipient_source", res->recipient_source);
+	esa_json_kopt(&j, "via", res->via);
+	esa_json_kstr(&j, "tls", esa_tls_name(res->tls));
+	esa_json_kstr(&j, "enforce", c->observe ? "observe" : "esa");
+	esa_json_key(&j, "chain");
+	esa_result_json_chain(res, &j);
+	esa_json_key(&j, "stock");
+	esa_json_begin_object(&j);
+	esa_json_kopt(&j, "host", res->stock_host);
+	esa_json_kbool(&j, "ok", res->stock_ok);
+	esa_json_end_object(&j);
+	esa_json_key(&j, "presented");
+	esa_result_json_presented(res, &j);
+	esa_json_key(&j, "verify");
+	esa_result_json_mode(res, ESA_MODE_VERIFY, &j);
+	esa_json_key(&j, "hosted");
+	esa_result_json_mode(res, ESA_MODE_HOSTED, &j);
+	esa_json_kstr(&j, "decision", res->accept ? "accept" : "reject");
+	esa_json_kopt(&j, "error", res->error);
+	esa_json_key(&j, "dns");
+	esa_result_json_dns(res, &j);
+	esa_json_kuint(&j, "elapsed_us", res->elapsed_us);
+	esa_json_end_object(&j);
+	line = esa_json_take(&j);
+	if (line != NULL)
+		shim_log_line(sc, line);
+	free(line);
+}
+
+/* shim_log_blocked - a plain-text MAIL FROM stopped (SPEC 5: no delivery
+ * without TLS under settings 3, 5, 6) */
+void shim_log_blocked(int fd, int port, const char *why)
+{
+	const struct shim_conf *sc = shim_conf();
+	struct esa_json j;
+	char *line;
+
+	esa_json_init(&j);
+	esa_json_begin_object(&j);
+	header(&j, "plaintext-blocked");
+	esa_json_kint(&j, "fd", fd);
+	esa_json_kint(&j, "port", port);
+	esa_json_kopt(&j, "recipient_domain", sc->recipient);
+	esa_json_kstr(&j, "decision", "reject");
+	esa_json_kstr(&j, "reason", why);
+	esa_json_end_object(&j);
+	line = esa_json_take(&j);
+	if (line != NULL)
+		shim_log_line(sc, line);
+	free(line);
+}
