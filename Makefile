@@ -25,7 +25,10 @@ ifneq ($(SHIM_SRC),)
 TARGETS += $(B)/esashim.so
 endif
 
-.PHONY: all deps test demo install clean check-tests
+.PHONY: all deps test demo install clean
+
+# Further targets (sanitizers, fuzzing, benchmarks, the lab) live in mk/*.mk.
+-include $(wildcard mk/*.mk)
 all: $(TARGETS)
 
 # Install what building and testing need, only when something is missing.
