@@ -27,8 +27,6 @@ endif
 
 .PHONY: all deps test demo install clean
 
-# Further targets (sanitizers, fuzzing, benchmarks, the lab) live in mk/*.mk.
--include $(wildcard mk/*.mk)
 all: $(TARGETS)
 
 # Install what building and testing need, only when something is missing.
@@ -88,3 +86,6 @@ install: all
 
 clean:
 	rm -rf $(B)
+
+# Further targets (sanitizers, fuzzing, benchmarks, the lab) live in mk/*.mk.
+-include $(wildcard mk/*.mk)
