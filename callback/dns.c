@@ -1089,6 +1089,27 @@ static bool ans_matches(ns_msg *msg, const struct lr_ctx *c)
 	       strcasecmp(ns_rr_name(q), c->name) == 0;
 }
 
+/* rcode_final - the status for an RCODE that ends the reading (anything
+ * but NOERROR and NXDOMAIN); false when the records are to be read */
+static bool rcode_final(struct esa_answer *out)
+{
+	switch (out->rcode) {
+	case ns_r_noerror:
+	case ns_r_nxdomain:
+		return false;
+	case ns_r_servfail:
+		out->status = ESA_DNS_SERVFAIL;
+		return true;
+	case ns_r_refused:
+		out->status = ESA_DNS_REFUSED;
+		return true;
+	}
+	out->status = ESA_DNS_ERROR;
+	snprintf(out->reason, sizeof out->reason, "server answered %s",
+		 rcode_name(out->rcode));
+	return true;
+}
+
 /* ans_parse - read c->ans into out; the cache lifetime (0: never).  When
  * the answer ends at a CNAME whose target it does not cover (servers that
  * do not chase, such as unbound's local-data), next gets the target to ask
@@ -1114,22 +1135,8 @@ static uint32_t ans_parse(struct lr_ctx *c, struct esa_answer *out,
 	}
 	out->rcode = ns_msg_getflag(msg, ns_f_rcode);
 	out->ad = ns_msg_getflag(msg, ns_f_ad) != 0;
-	switch (out->rcode) {
-	case ns_r_noerror:
-	case ns_r_nxdomain:
-		break;
-	case ns_r_servfail:
-		out->status = ESA_DNS_SERVFAIL;
+	if (rcode_final(out))
 		goto out;
-	case ns_r_refused:
-		out->status = ESA_DNS_REFUSED;
-		goto out;
-	default:
-		out->status = ESA_DNS_ERROR;
-		snprintf(out->reason, sizeof out->reason, "server answered %s",
-			 rcode_name(out->rcode));
-		goto out;
-	}
 	ch = calloc(1, sizeof *ch);
 	if (ch == NULL) {
 		out->status = ESA_DNS_ERROR;
