@@ -335,13 +335,31 @@ static void explain_dns(const struct esa_result *res, FILE *out)
 	}
 }
 
+/* judged - was the mode the record's setting needs computed? */
+static bool judged(const struct esa_result *res)
+{
+	enum esa_mode needed = res->tls == ESA_TLS_REQUIRED_VERIFY_HOSTED ?
+			       ESA_MODE_HOSTED : ESA_MODE_VERIFY;
+
+	return !esa_tls_verifies(res->tls) || res->verdict[needed].computed;
+}
+
 /* explain_decision - what ESA would do under the record's setting (SPEC 5) */
 static void explain_decision(const struct esa_result *res, FILE *out)
 {
 	const char *name = esa_tls_name(res->tls);
 
+	enum esa_mode needed = res->tls == ESA_TLS_REQUIRED_VERIFY_HOSTED ?
+			       ESA_MODE_HOSTED : ESA_MODE_VERIFY;
+
 	if (res->tls < ESA_TLS_NO || res->tls > ESA_TLS_REQUIRED_VERIFY_HOSTED)
 		return;
+	if (!judged(res)) {
+		fprintf(out, "setting %s (%d): not judged: it needs %s, which was not run\n",
+			name ? name : "?", (int)res->tls,
+			needed == ESA_MODE_HOSTED ? "Verify Hosted Domains" : "Verify");
+		return;
+	}
 	fprintf(out, "setting %s (%d): %s\n", name ? name : "?", (int)res->tls,
 		esa_result_accept(res, res->tls) ? "deliver" : "do not deliver");
 }
@@ -495,7 +513,7 @@ void esa_result_json_fields(const struct esa_result *res, struct esa_json *j)
 	esa_result_json_mode(res, ESA_MODE_HOSTED, j);
 	esa_json_key(j, "dns");
 	esa_result_json_dns(res, j);
-	esa_json_kstr(j, "decision",
+	esa_json_kopt(j, "decision", !judged(res) ? NULL :
 		      esa_result_accept(res, res->tls) ? "accept" : "reject");
 	esa_json_kopt(j, "error", res->error);
 }
