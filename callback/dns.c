@@ -619,7 +619,7 @@ static int parse_nameserver(const char *text, esa_resolver *r)
 
 /* ---- libresolv backend: one exchange ----------------------------------- */
 
-/* Everything one libresolv lookup needs, on the caller's stack. */
+/* Everything one libresolv lookup needs (calloc'd: it is 1.5 KB). */
 struct lr_ctx {
 	esa_resolver *r;
 	const char *name;
@@ -633,18 +633,28 @@ struct lr_ctx {
 	int alen;
 };
 
+/* lr_keep_servers - ask only the first n nameservers.  res_nclose frees
+ * _u._ext.nsaddrs[] only below nscount, so the slots dropped are freed
+ * here; no socket is open between res_nsend calls (no RES_STAYOPEN). */
+static void lr_keep_servers(struct __res_state *st, int n)
+{
+	int i;
+
+	for (i = n; i < MAXNS; i++) {
+		free(st->_u._ext.nsaddrs[i]);
+		st->_u._ext.nsaddrs[i] = NULL;
+	}
+	if (st->nscount > n)
+		st->nscount = n;
+}
+
 /* lr_override - make the override the only nameserver of st.  IPv6 uses
  * glibc's extended slot: nsaddr_list[0].sin_family 0 and _u._ext.nsaddrs[0]
  * a malloc'd sockaddr_in6, exactly what res_ninit builds for an IPv6
  * "nameserver" line and what res_nclose frees. */
 static int lr_override(const esa_resolver *r, struct __res_state *st)
 {
-	int i;
-
-	for (i = 1; i < MAXNS; i++) {	/* slots beyond nscount leak otherwise */
-		free(st->_u._ext.nsaddrs[i]);
-		st->_u._ext.nsaddrs[i] = NULL;
-	}
+	lr_keep_servers(st, 1);
 	if (r->ns.ss_family == AF_INET) {
 		memcpy(&st->nsaddr_list[0], &r->ns, sizeof st->nsaddr_list[0]);
 	} else {
@@ -659,18 +669,22 @@ static int lr_override(const esa_resolver *r, struct __res_state *st)
 	return 0;
 }
 
-/* lr_timers - glibc's retrans/retry from the time left: its per-try wait is
- * about retrans seconds per server, so retry * retrans * nscount <= left */
+/* lr_timers - glibc's retrans/retry from the time left: a try waits about
+ * retrans seconds per server (at least one), so retry * retrans * nscount
+ * <= seconds left; with fewer seconds than servers, fewer servers */
 static void lr_timers(struct __res_state *st, uint64_t deadline)
 {
 	uint64_t now = esa_now_ms();
 	int secs = now < deadline ? (int)((deadline - now) / 1000u) : 0;
-	int ns = st->nscount > 0 ? st->nscount : 1;
+	int ns;
 
 	if (secs < 1)
 		secs = 1;
 	if (secs > 30)
 		secs = 30;
+	if (st->nscount > secs)
+		lr_keep_servers(st, secs);
+	ns = st->nscount > 0 ? st->nscount : 1;
 	st->retry = secs >= 2 * ns ? 2 : 1;
 	st->retrans = secs / (ns * st->retry);
 	if (st->retrans < 1)
@@ -875,6 +889,7 @@ static int lr_exchange(struct lr_ctx *c, struct esa_answer *out)
 
 	for (attempt = 0; attempt < 2; attempt++) {
 		if (lr_mkquery(c, attempt == 0) != 0) {
+			out->status = ESA_DNS_ERROR;
 			esa_strlcpy(out->reason, "cannot build the query",
 				    sizeof out->reason);
 			return -1;
