@@ -6,6 +6,15 @@
  * X509_verify_cert() with the TLS-server purpose at a chosen time, for
  * esa-check's offline mode.  In a handshake the callback lets OpenSSL do
  * the same work and only reads its verdict.
+ *
+ * Every store made here carries ESA_STORE_FLAGS, and CRL checking of the
+ * whole path when CRLs are configured.  X509_STORE_CTX_init() ORs a store's
+ * flags into each verification, so a handshake against this store (the
+ * callback installs it when the configuration names a trust store) checks
+ * the same way as esa-check; a handshake against the program's own store
+ * gets the program's flags.  With these flags, and the TLS-server purpose,
+ * the verdict is stock OpenSSL's as x509-limbo's harness runs it
+ * (tests/conformance.py holds the cases where it deliberately is not).
  */
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +24,28 @@
 #include <openssl/x509_vfy.h>
 
 #include "internal.h"
+
+/*
+ * ESA_STORE_FLAGS - how every store of ours verifies (SPEC 2):
+ * X509_STRICT: refuse certificates that break RFC 5280's rules (a CA
+ *   whose basicConstraints is not critical or that has no
+ *   subjectKeyIdentifier, a certificate without authorityKeyIdentifier, an
+ *   empty subject with a non-critical SAN, explicit EC parameters, ...):
+ *   a malformed certificate fails, it is not guessed at (fail closed);
+ * PARTIAL_CHAIN: every certificate in the trust store is a trust anchor,
+ *   self-signed or not, which is what putting an intermediate (or a pinned
+ *   server certificate) in the CA file means.
+ */
+#define ESA_STORE_FLAGS (X509_V_FLAG_X509_STRICT | X509_V_FLAG_PARTIAL_CHAIN)
+/* With CRLs configured, every certificate of the path is checked, the CA
+ * certificates as well as the leaf; a certificate whose issuer has no CRL
+ * in the file fails ("unable to get certificate CRL"): fail closed. */
+#define ESA_CRL_FLAGS (X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL)
+/* Security level of stage I outside a handshake: level 2 (112 bits: RSA,
+ * DSA and DH keys of 2048 bits, ECC keys of 224), the default of Debian 12's
+ * OpenSSL 3.0 and of upstream OpenSSL since 3.2.  In a handshake OpenSSL
+ * uses the SSL's own security level instead. */
+#define ESA_AUTH_LEVEL 2
 
 /* load_crls - add every CRL of a PEM file to store and switch checking on */
 static int load_crls(X509_STORE *store, const char *path, char *err,
@@ -26,7 +57,7 @@ static int load_crls(X509_STORE *store, const char *path, char *err,
 		snprintf(err, errsz, "cannot load CRL file %s", path);
 		return -1;
 	}
-	X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK);
+	X509_STORE_set_flags(store, ESA_CRL_FLAGS);
 	return 0;
 }
 
@@ -42,6 +73,7 @@ struct x509_store_st *esa_config_store(const esa_config *cfg, char *err,
 		snprintf(err, errsz, "out of memory");
 		return NULL;
 	}
+	X509_STORE_set_flags(store, ESA_STORE_FLAGS);
 	if (file == NULL && dir == NULL) {
 		if (X509_STORE_set_default_paths(store) != 1) {
 			snprintf(err, errsz, "cannot load the system trust store");
@@ -88,6 +120,8 @@ int esa_chain_check(const esa_config *cfg, struct x509_st *leaf,
 		goto out;
 	}
 	X509_STORE_CTX_set_default(ctx, "ssl_server");
+	X509_VERIFY_PARAM_set_auth_level(X509_STORE_CTX_get0_param(ctx),
+					 ESA_AUTH_LEVEL);
 	if (at != 0)
 		X509_STORE_CTX_set_time(ctx, 0, (time_t)at);
 	ok = X509_verify_cert(ctx) == 1;
