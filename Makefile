@@ -44,7 +44,7 @@ $(B)/libesaverify.so: $(LIB_PIC)
 $(B)/libesaverify.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
-$(B)/esa-check: $(CLI_SRC) $(B)/libesaverify.a $(HDRS)
+$(B)/esa-check: $(CLI_SRC) $(wildcard cli/*.h) $(B)/libesaverify.a $(HDRS)
 	$(CC) $(CFLAGS) -o $@ $(CLI_SRC) $(B)/libesaverify.a $(LDLIBS)
 
 $(B)/esashim.so: $(SHIM_SRC) $(LIB_PIC) $(HDRS)

@@ -219,8 +219,11 @@ int esa_answer_push(struct esa_answer *out, const struct esa_rr *rr)
 	if (out->count >= ESA_DNS_MAX_RR)
 		return 1;
 	if ((rr->type == ESA_T_MX || rr->type == ESA_T_PTR) &&
-	    rr->name[0] == '\0')
-		return 1;	/* null MX (RFC 7505): names no host */
+	    rr->name[0] == '\0') {
+		if (rr->type == ESA_T_MX)
+			out->null_mx = true;	/* RFC 7505: names no host */
+		return 1;
+	}
 	grown = realloc(out->rr, (out->count + 1) * sizeof *grown);
 	if (grown == NULL)
 		return -1;
@@ -1223,6 +1226,44 @@ static uint32_t lr_chase(struct lr_ctx *c, struct esa_answer *out)
 		snprintf(out->reason, sizeof out->reason,
 			 "%.200s (at CNAME target %.253s)", detail, cur);
 	}
+	return life;
+}
+
+/* esa_dns_parse_answer - ans_parse on a given message (fuzzing, tests) */
+uint32_t esa_dns_parse_answer(const unsigned char *msg, size_t len,
+			      const char *name, uint16_t type,
+			      struct esa_answer *out, char next[ESA_NAME_MAX])
+{
+	struct lr_ctx *c = calloc(1, sizeof *c);
+	uint32_t life = 0;
+	size_t hops = 0;
+
+	memset(out, 0, sizeof *out);
+	out->status = ESA_DNS_ERROR;
+	out->rcode = -1;
+	next[0] = '\0';
+	if (c == NULL || len > ANS_MAX ||
+	    (c->ans = malloc(len > 0 ? len : 1)) == NULL) {
+		esa_strlcpy(out->reason, c == NULL || len <= ANS_MAX ?
+			    "out of memory" : "message too long",
+			    sizeof out->reason);
+		goto out;
+	}
+	memcpy(c->ans, msg, len);	/* exactly len octets: overreads show */
+	c->alen = (int)len;
+	c->name = name;
+	c->type = type;
+	if (len >= 2) {			/* the ID our query would have had */
+		c->q[0] = msg[0];
+		c->q[1] = msg[1];
+	}
+	life = ans_parse(c, out, &hops, next);
+	if (type == ESA_T_MX)
+		sort_mx(out);
+out:
+	if (c != NULL)
+		free(c->ans);
+	free(c);
 	return life;
 }
 

@@ -93,6 +93,7 @@ struct esa_answer {
 	bool cached;		/* served from the cache */
 	unsigned ms;		/* time the lookup took */
 	uint32_t ttl;		/* min TTL of the kept records (0 if none) */
+	bool null_mx;		/* an MX "." (RFC 7505) was answered, not kept */
 	size_t count;
 	struct esa_rr *rr;	/* count records, malloc'd; esa_answer_free */
 	char reason[ESA_ERR_MAX];	/* why status != OK, one line */

@@ -7,7 +7,12 @@
  * --peer; stage I (SPEC 2) runs against the configured trust store unless
  * --no-chain, stage II (SPEC 4) through the library's identity algorithms,
  * and the decision record is printed as text (the walk-through of SPEC 7)
- * or as one JSON object.  Live mode (no --cert) is not implemented yet.
+ * or as one JSON object.
+ *
+ * Live mode (no --cert): the SMTP routes or MX hosts of the domain are
+ * contacted in order over STARTTLS and each certificate checked the same
+ * way (SPEC 4.3); see live.h.  This file only parses the command line,
+ * builds the configuration and hands over to live_run().
  *
  * Exit status: 0 every requested mode passes and the chain is OK (or was
  * not checked), 1 at least one of them fails, 2 a usage, input or
@@ -27,6 +32,7 @@
 
 #include "internal.h"
 #include "esaverify.h"
+#include "live.h"
 
 #define EXIT_PASS 0
 #define EXIT_FAIL 1
@@ -35,6 +41,9 @@
 
 #define MODE_BIT(m) (1u << (m))
 #define MODES_BOTH (MODE_BIT(ESA_MODE_VERIFY) | MODE_BIT(ESA_MODE_HOSTED))
+#define TIMEOUT_DEFAULT 10	/* seconds per network step (live mode) */
+#define TIMEOUT_MAX 3600
+#define DNS_BUDGET_MAX 60	/* seconds: the library's limit */
 
 /* What the command line asked for. */
 struct opts {
@@ -46,6 +55,7 @@ struct opts {
 	bool no_chain, json;
 	long long at;		/* 0: now */
 	int port;
+	long long timeout;	/* --timeout seconds, 0: not given */
 	const char *domain_arg;
 	char domain[ESA_NAME_MAX];	/* normalised recipient domain */
 	char via_norm[ESA_NAME_MAX];
@@ -67,7 +77,7 @@ struct run {
 enum {
 	OPT_MODE = 256, OPT_CERT, OPT_PEER, OPT_DNS_FILE, OPT_NAMESERVER,
 	OPT_ROUTE, OPT_VIA, OPT_CONFIG, OPT_CAFILE, OPT_CAPATH, OPT_CRL,
-	OPT_NO_CHAIN, OPT_AT, OPT_PORT, OPT_JSON,
+	OPT_NO_CHAIN, OPT_AT, OPT_PORT, OPT_JSON, OPT_TIMEOUT,
 };
 
 static const struct option long_opts[] = {
@@ -86,6 +96,7 @@ static const struct option long_opts[] = {
 	{ "at", required_argument, NULL, OPT_AT },
 	{ "port", required_argument, NULL, OPT_PORT },
 	{ "json", no_argument, NULL, OPT_JSON },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -107,8 +118,11 @@ static void usage(FILE *out)
 	      "  --no-chain         skip certificate chain validation (identity only)\n"
 	      "  --at UNIX-TIME     verification time for the chain\n"
 	      "  --port N           live mode: SMTP port (default 25)\n"
+	      "  --timeout SECONDS  live mode: limit of each network step (default 10);\n"
+	      "                     also the DNS budget (default 5, at most 60)\n"
 	      "  --json             one JSON object instead of the explanation\n"
 	      "  --help, --version\n"
+	      "Without --cert: live mode, STARTTLS to the routes or MX hosts in turn.\n"
 	      "Exit status: 0 every requested mode passes, 1 one fails, 2 error.\n",
 	      out);
 }
@@ -202,6 +216,13 @@ static int parse_value(struct run *r, int c, const char *arg)
 		snprintf(r->err, sizeof(r->err), "--port '%s': expected a "
 			 "number from 1 to 65535", show(arg, q, sizeof(q)));
 		return -1;
+	case OPT_TIMEOUT:
+		if (parse_number(arg, 1, TIMEOUT_MAX, &o->timeout) == 0)
+			return 0;
+		snprintf(r->err, sizeof(r->err), "--timeout '%s': expected "
+			 "seconds from 1 to %d", show(arg, q, sizeof(q)),
+			 TIMEOUT_MAX);
+		return -1;
 	}
 	return 0;
 }
@@ -278,7 +299,7 @@ static int parse_args(struct run *r, int argc, char **argv)
 }
 
 /* check_names - normalise the recipient domain and --via (Unicode to
- * A-labels, SPEC 3.6); refuse live mode for now */
+ * A-labels, SPEC 3.6); --peer and --via belong to offline mode */
 static int check_names(struct run *r)
 {
 	struct opts *o = &r->o;
@@ -301,9 +322,10 @@ static int check_names(struct run *r)
 			return -1;
 		}
 	}
-	if (o->cert == NULL) {
-		snprintf(r->err, sizeof(r->err), "live mode is not implemented "
-			 "yet; give --cert (see esa-check(1))");
+	if (o->cert == NULL && (o->peer != NULL || o->via != NULL)) {
+		snprintf(r->err, sizeof(r->err), "%s is for offline mode, with "
+			 "--cert (live mode learns it from the connection)",
+			 o->peer != NULL ? "--peer" : "--via");
 		return -1;
 	}
 	return 0;
@@ -334,7 +356,10 @@ static int build_config(struct run *r)
 	    (o->nameserver &&
 	     esa_config_set_nameserver(r->cfg, o->nameserver) != 0) ||
 	    ((o->cafile || o->capath || o->crl) &&
-	     esa_config_set_trust(r->cfg, o->cafile, o->capath, o->crl) != 0))
+	     esa_config_set_trust(r->cfg, o->cafile, o->capath, o->crl) != 0) ||
+	    (o->timeout > 0 &&
+	     esa_config_set_dns_budget_ms(r->cfg, (unsigned)(o->timeout >
+		DNS_BUDGET_MAX ? DNS_BUDGET_MAX : o->timeout) * 1000u)))
 		return config_error(r);
 	/* --route adds to the routes the config file gives the domain */
 	for (i = 0; i < o->nroutes; i++)
@@ -485,6 +510,25 @@ static int report(struct run *r)
 	return status;
 }
 
+/* live - live mode (live.c); the exit status */
+static int live(struct run *r)
+{
+	struct live_opts lo = {
+		.domain = r->o.domain, .modes = r->o.modes, .port = r->o.port,
+		.timeout_ms = (unsigned)(r->o.timeout > 0 ? r->o.timeout
+							  : TIMEOUT_DEFAULT) * 1000u,
+		.json = r->o.json, .no_chain = r->o.no_chain, .at = r->o.at,
+	};
+	int status = live_run(r->cfg, &lo, r->err, sizeof(r->err));
+
+	if (status != EXIT_USAGE && fflush(stdout) != 0) {
+		snprintf(r->err, sizeof(r->err), "cannot write the output: %s",
+			 strerror(errno));
+		return EXIT_USAGE;
+	}
+	return status;
+}
+
 /* run - the whole tool; one exit path frees everything */
 static int run(int argc, char **argv)
 {
@@ -498,8 +542,13 @@ static int run(int argc, char **argv)
 			status = EXIT_PASS;
 		goto out;
 	}
-	if (check_names(&r) < 0 || build_config(&r) < 0 || load_pem(&r) < 0 ||
-	    check(&r) < 0)
+	if (check_names(&r) < 0 || build_config(&r) < 0)
+		goto out;
+	if (r.o.cert == NULL) {
+		status = live(&r);
+		goto out;
+	}
+	if (load_pem(&r) < 0 || check(&r) < 0)
 		goto out;
 	status = report(&r);
 out:

@@ -410,10 +410,16 @@ run --cert "$T/srv.pem" --no-chain example.com example.net
 want_usage_error
 done_check "two recipient domains: exit 2"
 
-run --port 2525 --nameserver 127.0.0.1 example.com
+# live mode itself is tested by cli-live.sh; here only what needs no network
+run --via mx01.subd.emailhosted.not --dns-file "$T/zone" example.com
 want_usage_error
-want_err "live mode is not implemented yet; give --cert"
-done_check "live mode (no --cert): exit 2"
+want_err "--via is for offline mode"
+done_check "--via without --cert (live mode): exit 2"
+
+run --cert "$T/srv.pem" --no-chain --timeout 0 example.com
+want_usage_error
+want_err "--timeout"
+done_check "--timeout 0: exit 2"
 
 run --cert "$T/srv.pem" --no-chain --port 0 example.com
 want_usage_error
