@@ -74,4 +74,15 @@ int esa_dns_canon(const char *in, char *out, size_t outsz, const char **why);
  * null MX), -1 on allocation failure. */
 int esa_answer_push(struct esa_answer *out, const struct esa_rr *rr);
 
+/* esa_dns_parse_answer - read msg (a whole DNS message) exactly as the
+ * libresolv backend reads the answer to a query for name (canonical) and
+ * type: question check, RCODE, AD bit, CNAME chain, records, negative TTL;
+ * MX sorted.  The query ID is taken from msg itself.  Sends nothing.  For
+ * the fuzzer (tests/fuzz/fuzz_dns.c) and tests.  Fills *out (free with
+ * esa_answer_free); next gets the CNAME target a further query would chase,
+ * "" if none.  Returns the cache lifetime in seconds. */
+uint32_t esa_dns_parse_answer(const unsigned char *msg, size_t len,
+			      const char *name, uint16_t type,
+			      struct esa_answer *out, char next[ESA_NAME_MAX]);
+
 #endif

@@ -387,7 +387,7 @@ static int zp_line(struct zparse *p, char *line)
 {
 	bool blank = line[0] == ' ' || line[0] == '\t';
 	char *tok[ZTOK_MAX], owner[ESA_NAME_MAX], b[48];
-	size_t nt, i = blank ? 0 : 1;
+	size_t nt = 0, i = blank ? 0 : 1;
 	bool have_ttl = false;
 	struct esa_rr rr;
 	uint32_t ttl = 0;

@@ -91,36 +91,57 @@ static void puts0(struct esa_json *j, const char *s)
 	put(j, s, strlen(s));
 }
 
-/* separate - the comma before a value or key, if one is due */
-static void separate(struct esa_json *j)
+/* comma - the comma before an array element or an object member, if one
+ * is due in the innermost container */
+static void comma(struct esa_json *j)
 {
+	if (!j->first[j->depth - 1])
+		put(j, ",", 1);
+	j->first[j->depth - 1] = false;
+}
+
+/* value_due - may a value be written here?  After a key, or as an array
+ * element (with its comma), or as the one top-level value.  Anywhere else
+ * (a second top-level value, an object member without its key) the writer
+ * fails: the text would not be JSON. */
+static bool value_due(struct esa_json *j)
+{
+	if (j->failed)
+		return false;
 	if (j->after_key) {
 		j->after_key = false;
-		return;
+		return true;
 	}
-	if (j->depth > 0) {
-		if (!j->first[j->depth - 1])
-			put(j, ",", 1);
-		j->first[j->depth - 1] = false;
+	if (j->depth == 0 && !j->started) {
+		j->started = true;
+		return true;
 	}
+	if (j->depth > 0 && !j->object[j->depth - 1]) {
+		comma(j);
+		return true;
+	}
+	j->failed = true;
+	return false;
 }
 
 /* begin - open a container */
-static void begin(struct esa_json *j, const char *open)
+static void begin(struct esa_json *j, const char *open, bool object)
 {
-	separate(j);
+	if (!value_due(j))
+		return;
 	if (j->depth >= ESA_JSON_MAX_DEPTH) {
 		j->failed = true;
 		return;
 	}
 	puts0(j, open);
+	j->object[j->depth] = object;
 	j->first[j->depth++] = true;
 }
 
-/* end - close a container; unbalanced or a dangling key fails */
-static void end(struct esa_json *j, const char *close)
+/* end - close a container; unbalanced, mismatched or a dangling key fails */
+static void end(struct esa_json *j, const char *close, bool object)
 {
-	if (j->depth == 0 || j->after_key) {
+	if (j->depth == 0 || j->after_key || j->object[j->depth - 1] != object) {
 		j->failed = true;
 		return;
 	}
@@ -131,25 +152,25 @@ static void end(struct esa_json *j, const char *close)
 /* esa_json_begin_object - "{" */
 void esa_json_begin_object(struct esa_json *j)
 {
-	begin(j, "{");
+	begin(j, "{", true);
 }
 
 /* esa_json_end_object - "}" */
 void esa_json_end_object(struct esa_json *j)
 {
-	end(j, "}");
+	end(j, "}", true);
 }
 
 /* esa_json_begin_array - "[" */
 void esa_json_begin_array(struct esa_json *j)
 {
-	begin(j, "[");
+	begin(j, "[", false);
 }
 
 /* esa_json_end_array - "]" */
 void esa_json_end_array(struct esa_json *j)
 {
-	end(j, "]");
+	end(j, "]", false);
 }
 
 /* utf8_len - length of the well-formed UTF-8 sequence at s (RFC 3629
@@ -248,11 +269,11 @@ static void put_string(struct esa_json *j, const char *s, size_t n)
 /* esa_json_key - a member name; its value comes next */
 void esa_json_key(struct esa_json *j, const char *key)
 {
-	if (j->depth == 0 || j->after_key) {
+	if (j->depth == 0 || j->after_key || !j->object[j->depth - 1]) {
 		j->failed = true;
 		return;
 	}
-	separate(j);
+	comma(j);
 	put_string(j, key, strlen(key));
 	put(j, ":", 1);
 	j->after_key = true;
@@ -261,8 +282,8 @@ void esa_json_key(struct esa_json *j, const char *key)
 /* esa_json_strn - a string value of n bytes (may hold NUL) */
 void esa_json_strn(struct esa_json *j, const char *s, size_t n)
 {
-	separate(j);
-	put_string(j, s, n);
+	if (value_due(j))
+		put_string(j, s, n);
 }
 
 /* esa_json_str - a string value; NULL writes null */
@@ -280,8 +301,8 @@ void esa_json_int(struct esa_json *j, long long v)
 	char num[32];
 	int n = snprintf(num, sizeof(num), "%lld", v);
 
-	separate(j);
-	put(j, num, (size_t)n);
+	if (value_due(j))
+		put(j, num, (size_t)n);
 }
 
 /* esa_json_uint - an unsigned integer value */
@@ -290,22 +311,22 @@ void esa_json_uint(struct esa_json *j, unsigned long long v)
 	char num[32];
 	int n = snprintf(num, sizeof(num), "%llu", v);
 
-	separate(j);
-	put(j, num, (size_t)n);
+	if (value_due(j))
+		put(j, num, (size_t)n);
 }
 
 /* esa_json_bool - true or false */
 void esa_json_bool(struct esa_json *j, bool v)
 {
-	separate(j);
-	puts0(j, v ? "true" : "false");
+	if (value_due(j))
+		puts0(j, v ? "true" : "false");
 }
 
 /* esa_json_null - null */
 void esa_json_null(struct esa_json *j)
 {
-	separate(j);
-	puts0(j, "null");
+	if (value_due(j))
+		puts0(j, "null");
 }
 
 /* esa_json_kstr - "key": string (NULL gives null) */

@@ -8,8 +8,10 @@
  * Commas are inserted automatically.
  *
  * Errors are sticky (BearSSL style): an allocation failure, nesting deeper
- * than ESA_JSON_MAX_DEPTH or an unbalanced end marks the writer failed; every
- * later call does nothing and esa_json_take returns NULL.
+ * than ESA_JSON_MAX_DEPTH, an unbalanced or mismatched end, a key outside an
+ * object, a member value without its key, or a second top-level value marks
+ * the writer failed; every later call does nothing and esa_json_take
+ * returns NULL.  So the text taken is always exactly one JSON value.
  *
  * Strings are treated as hostile (certificate contents): quote, backslash
  * and every control character (C0, DEL, C1) are escaped, U+2028/U+2029 too;
@@ -34,6 +36,8 @@ struct esa_json {
 	bool after_key;		/* a key was written, its value is due */
 	int depth;		/* open containers */
 	bool first[ESA_JSON_MAX_DEPTH];	/* container still empty, per level */
+	bool object[ESA_JSON_MAX_DEPTH];	/* an object (else an array), per level */
+	bool started;		/* the one top-level value has begun */
 };
 
 void esa_json_init(struct esa_json *j);

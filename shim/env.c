@@ -3,26 +3,48 @@
  *
  * SPEC 8.3: ESA_TLS, ESA_RECIPIENT_DOMAIN, ESA_ROUTES, ESA_CONFIG,
  * ESA_ENFORCE, ESA_LOG, ESA_NAMESERVER, ESA_DNS_FILE, ESA_CAFILE,
- * ESA_CAPATH, ESA_CRL, ESA_PORTS.  The first bad value is kept in
- * conf.error, reported once (naming the variable), and from then on every
- * verification refuses: a mistyped setting must not open the door.
+ * ESA_CAPATH, ESA_CRL, ESA_PORTS.  Read on first use (the first client
+ * handshake or plain-text MAIL FROM), not in a constructor, so programs
+ * that never use TLS pay nothing.  Every bad value is reported once,
+ * naming the variable; the first one is kept in conf.error and from then
+ * on every verification refuses (and, under esa, every plain-text MAIL
+ * FROM on an SMTP port): a mistyped setting must not open the door.
+ *
+ * Files named by the environment are checked now (the DNS master file is
+ * parsed, the CA file loaded), so a mistake is reported at once and not at
+ * the first lookup.  The system trust store, needed only for programs that
+ * verify nothing, is loaded on first use.
+ *
+ * Fork safety: the configuration's lock is taken around fork() so that a
+ * child never inherits it held.  Everything else is read-only once made.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "shim.h"
 
 static struct shim_conf conf;
 static pthread_once_t conf_once = PTHREAD_ONCE_INIT;
 
-/* fail - remember the first configuration error */
+static X509_STORE *store;		/* for programs that verify nothing */
+static char store_err[ESA_ERR_MAX];
+static pthread_once_t store_once = PTHREAD_ONCE_INIT;
+
+/* fail - report a bad value once, naming the variable; keep the first */
 static void fail(const char *var, const char *problem)
 {
+	char msg[ESA_ERR_MAX];
+
+	snprintf(msg, sizeof(msg), "%s: %.400s", var, problem);
 	if (conf.error[0] == '\0')
-		snprintf(conf.error, sizeof(conf.error), "%s: %.400s", var, problem);
+		esa_strlcpy(conf.error, msg, sizeof(conf.error));
+	shim_log_error(&conf, msg);
 }
 
 /* env - a variable's value, NULL when unset or empty */
@@ -36,7 +58,7 @@ static const char *env(const char *name)
 /* read_ports - ESA_PORTS: "25,587,..." */
 static void read_ports(const char *v)
 {
-	char *copy = strdup(v), *save = NULL, *tok;
+	char *copy = strdup(v), *save = NULL, *tok, msg[ESA_ERR_MAX];
 
 	if (copy == NULL)
 		return fail("ESA_PORTS", "out of memory");
@@ -46,29 +68,78 @@ static void read_ports(const char *v)
 
 		if (*end != '\0' || p < 1 || p > 65535 ||
 		    conf.nports == SHIM_MAX_PORTS) {
-			char msg[ESA_ERR_MAX];
-
-			snprintf(msg, sizeof(msg), "bad port '%.64s' in '%.128s'",
-				 tok, v);
+			snprintf(msg, sizeof(msg), "bad port '%.64s' in '%.128s'"
+				 " (want up to %d numbers 1-65535, comma-separated)",
+				 tok, v, SHIM_MAX_PORTS);
 			fail("ESA_PORTS", msg);
+			conf.nports = 0;
 			break;
 		}
 		conf.ports[conf.nports++] = (int)p;
 	}
+	if (conf.nports == 0 && conf.error[0] == '\0')
+		fail("ESA_PORTS", "no port given");
 	free(copy);
 }
 
-/* read_log - ESA_LOG: syslog, stderr, or a file path */
+/* read_log - ESA_LOG: syslog, stderr, or a file path (made absolute) */
 static void read_log(const char *v)
 {
-	if (v == NULL || strcmp(v, "syslog") == 0) {
-		conf.log = SHIM_LOG_SYSLOG;
-	} else if (strcmp(v, "stderr") == 0) {
+	char cwd[2048], msg[ESA_ERR_MAX];
+	int fd;
+
+	conf.log = SHIM_LOG_SYSLOG;
+	if (v == NULL || strcmp(v, "syslog") == 0)
+		return;
+	if (strcmp(v, "stderr") == 0) {
 		conf.log = SHIM_LOG_STDERR;
-	} else {
-		conf.log = SHIM_LOG_FILE;
-		esa_strlcpy(conf.log_path, v, sizeof(conf.log_path));
+		return;
 	}
+	if (v[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+		snprintf(conf.log_path, sizeof(conf.log_path), "%s", v);
+	else
+		snprintf(conf.log_path, sizeof(conf.log_path), "%s/%s", cwd, v);
+	fd = open(conf.log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+		  O_NOCTTY, 0644);
+	if (fd < 0) {	/* lines go to syslog instead */
+		snprintf(msg, sizeof(msg), "cannot open log file '%.200s': %s",
+			 conf.log_path, strerror(errno));
+		fail("ESA_LOG", msg);
+		return;
+	}
+	close(fd);
+	conf.log = SHIM_LOG_FILE;
+}
+
+/* read_dns - ESA_NAMESERVER, ESA_DNS_FILE; the resolver is made now */
+static void read_dns(esa_config *cfg)
+{
+	const char *ns = env("ESA_NAMESERVER"), *file = env("ESA_DNS_FILE");
+
+	if (ns && esa_config_set_nameserver(cfg, ns) < 0)
+		return fail("ESA_NAMESERVER", esa_config_error(cfg));
+	if (file && esa_config_set_dns_file(cfg, file) < 0)
+		return fail("ESA_DNS_FILE", esa_config_error(cfg));
+	if ((ns || file) && esa_config_resolver(cfg) == NULL)
+		fail(file ? "ESA_DNS_FILE" : "ESA_NAMESERVER",
+		     esa_config_error(cfg));
+}
+
+/* read_trust - ESA_CAFILE, ESA_CAPATH, ESA_CRL; the store is loaded now */
+static void read_trust(esa_config *cfg)
+{
+	const char *ca = env("ESA_CAFILE"), *cp = env("ESA_CAPATH");
+	const char *crl = env("ESA_CRL");
+
+	if (!ca && !cp && !crl)
+		return;
+	if (esa_config_set_trust(cfg, ca, cp, crl) < 0)
+		return fail(ca ? "ESA_CAFILE" : cp ? "ESA_CAPATH" : "ESA_CRL",
+			    esa_config_error(cfg));
+	store = esa_config_store(cfg, store_err, sizeof(store_err));
+	if (store == NULL)
+		fail(crl && strstr(store_err, "CRL") ? "ESA_CRL" :
+		     ca ? "ESA_CAFILE" : "ESA_CAPATH", store_err);
 }
 
 /* read_library - the settings that go into the esa_config */
@@ -80,14 +151,8 @@ static void read_library(esa_config *cfg)
 		fail("ESA_CONFIG", esa_config_error(cfg));
 	if ((v = env("ESA_TLS")) && esa_config_set_tls(cfg, v) < 0)
 		fail("ESA_TLS", esa_config_error(cfg));
-	if ((v = env("ESA_NAMESERVER")) && esa_config_set_nameserver(cfg, v) < 0)
-		fail("ESA_NAMESERVER", esa_config_error(cfg));
-	if ((v = env("ESA_DNS_FILE")) && esa_config_set_dns_file(cfg, v) < 0)
-		fail("ESA_DNS_FILE", esa_config_error(cfg));
-	if ((env("ESA_CAFILE") || env("ESA_CAPATH") || env("ESA_CRL")) &&
-	    esa_config_set_trust(cfg, env("ESA_CAFILE"), env("ESA_CAPATH"),
-				 env("ESA_CRL")) < 0)
-		fail("ESA_CAFILE/ESA_CAPATH/ESA_CRL", esa_config_error(cfg));
+	read_dns(cfg);
+	read_trust(cfg);
 	if ((v = env("ESA_ROUTES")) != NULL) {
 		if (conf.recipient[0] == '\0')
 			fail("ESA_ROUTES", "needs ESA_RECIPIENT_DOMAIN (routes belong to one domain)");
@@ -96,22 +161,37 @@ static void read_library(esa_config *cfg)
 	}
 }
 
+/* fork_prepare, fork_release - never fork with the config's lock held */
+static void fork_prepare(void)
+{
+	if (conf.cfg != NULL)
+		pthread_mutex_lock(&conf.cfg->lock);
+}
+static void fork_release(void)
+{
+	if (conf.cfg != NULL)
+		pthread_mutex_unlock(&conf.cfg->lock);
+}
+
 /* read_conf - everything, once */
 static void read_conf(void)
 {
 	const char *v;
-	char why[ESA_ERR_MAX], err[ESA_ERR_MAX];
+	char why[ESA_ERR_MAX];
 
+	shim_busy++;
 	read_log(env("ESA_LOG"));
 	conf.cfg = esa_config_new();
 	if (conf.cfg == NULL) {
 		fail("esashim", "out of memory");
-		return;
+		goto out;
 	}
 	if ((v = env("ESA_RECIPIENT_DOMAIN")) &&
 	    esa_domain_normalize(v, conf.recipient, sizeof(conf.recipient),
-				 why, sizeof(why)) < 0)
+				 why, sizeof(why)) < 0) {
+		conf.recipient[0] = '\0';
 		fail("ESA_RECIPIENT_DOMAIN", why);
+	}
 	v = env("ESA_ENFORCE");
 	if (v == NULL || strcasecmp(v, "esa") == 0)
 		conf.observe = false;
@@ -122,11 +202,9 @@ static void read_conf(void)
 	read_library(conf.cfg);
 	if ((v = env("ESA_PORTS")) != NULL)
 		read_ports(v);
-	conf.store = esa_config_store(conf.cfg, err, sizeof(err));
-	if (conf.store == NULL)
-		fail("trust store", err);
-	if (conf.error[0] != '\0')
-		shim_log_error(&conf, conf.error);
+	pthread_atfork(fork_prepare, fork_release, fork_release);
+out:
+	shim_busy--;
 }
 
 /* shim_conf - the configuration, read on first use */
@@ -134,6 +212,28 @@ const struct shim_conf *shim_conf(void)
 {
 	pthread_once(&conf_once, read_conf);
 	return &conf;
+}
+
+/* load_store - the system store, when no ESA_CAFILE/ESA_CAPATH was given */
+static void load_store(void)
+{
+	const struct shim_conf *sc = shim_conf();
+
+	if (store != NULL || store_err[0] != '\0' || sc->cfg == NULL)
+		return;
+	shim_busy++;
+	store = esa_config_store(sc->cfg, store_err, sizeof(store_err));
+	shim_busy--;
+}
+
+/* shim_store - the trust store for programs that verify nothing */
+X509_STORE *shim_store(char *why, size_t whysz)
+{
+	pthread_once(&store_once, load_store);
+	if (store == NULL)
+		esa_strlcpy(why, store_err[0] ? store_err :
+			    "no trust store", whysz);
+	return store;
 }
 
 /* shim_port_selected - ESA_PORTS filter (all ports when unset) */
@@ -147,10 +247,16 @@ bool shim_port_selected(const struct shim_conf *sc, int port)
 	return false;
 }
 
-/* shim_port_smtp - 25, 587, 2525, and ESA_PORTS */
+/* shim_port_smtp - the ESA_PORTS when set, else 25, 587 and 2525 */
 bool shim_port_smtp(const struct shim_conf *sc, int port)
 {
-	if (port == 25 || port == 587 || port == 2525)
-		return true;
-	return sc->nports > 0 && shim_port_selected(sc, port);
+	if (sc->nports > 0)
+		return shim_port_selected(sc, port);
+	return port == 25 || port == 587 || port == 2525;
+}
+
+/* shim_default_tls - the setting for ESA_RECIPIENT_DOMAIN, else default */
+enum esa_tls shim_default_tls(const struct shim_conf *sc)
+{
+	return esa_config_tls_for(sc->cfg, sc->recipient);
 }

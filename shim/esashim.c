@@ -2,282 +2,359 @@
  * esashim.c - LD_PRELOAD interposer putting ESA verification into
  * unmodified OpenSSL 3 clients (SPEC 8.3)
  *
- * Every client SSL is reached through SSL_set_connect_state, SSL_connect or
- * SSL_do_handshake (whichever the program calls through the dynamic
- * linker; libssl calls some internally, so attaching is idempotent).  There
- * the shim hangs libesaverify's per-connection state on the SSL, keeps the
- * program's own verify callback as the one to chain to, and installs
- * esa_verify_cb: with ESA_ENFORCE=esa it decides (SSL_VERIFY_PEER, and the
- * shim's trust store for programs that verify nothing); with observe the
- * verify mode and the program's answers are left exactly as they were and
- * ESA's verdict is only logged.  SSL_set_verify calls made later are
- * rerouted the same way.
+ * Reaching every connection.  Clients set TLS up in different ways
+ * (openssl s_client calls only SSL_set_connect_state through the dynamic
+ * linker, Python's ssl SSL_do_handshake, curl SSL_connect, and libssl calls
+ * its own exported functions internally), so all three hooks attach, and
+ * attaching is idempotent: it also absorbs the retries of non-blocking
+ * handshakes.  Attaching hangs libesaverify's per-connection state on the
+ * SSL (esa_conn_attach), keeps the program's verify callback as the one the
+ * library chains to (it is still called), and installs the shim's callback
+ * with the program's verify mode unchanged.  SSL_set_verify calls made
+ * later are rerouted the same way.
  *
- * Settings 3, 5 and 6 also mean "no delivery without TLS": connect() notes
- * client sockets to SMTP ports, and a plain-text "MAIL FROM" written on one
- * of them fails with EPERM (a TLS session never writes that in clear).
+ * Arming (ESA_ENFORCE=esa only): SSL_VERIFY_PEER is added, so the ESA
+ * verdict decides the handshake and SSL_get_verify_result(); a program
+ * that verifies nothing (SSL_VERIFY_NONE) also gets the shim's trust store
+ * (ESA_CAFILE/ESA_CAPATH or the system store) for stage I.  Under observe
+ * nothing of the program's SSL changes: the library verifies on the side
+ * and the program's own answers stand.  With ESA_PORTS, a connection is
+ * armed once its peer port is known to be selected, and left alone (the
+ * callback passes straight through to the program's) otherwise.
  *
- * Real functions come from dlsym(RTLD_NEXT); the shim links libssl itself,
- * so they resolve even in programs that dlopen libssl into a local scope.
- * Nothing here writes to stdout, aborts or exits.
+ * The socket: SSL_get_fd() when the SSL has one; else (curl's own BIO) the
+ * TCP socket the handshake writes to, seen by the socket hooks of net.c
+ * while SSL_connect/SSL_do_handshake runs on this thread.  It gives the
+ * peer address for the PTR step of SPEC 4.1 and the port for ESA_PORTS.
+ *
+ * Re-entrancy: shim_busy guards the shim's own work (and the library's:
+ * DNS queries inside the verify callback); hooks entered while it is set
+ * pass straight through.  errno and the OpenSSL error queue are kept
+ * across the shim's work.  Nothing here writes to stdout, aborts or exits.
  */
-#include <dlfcn.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <pthread.h>
-#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
-#include <unistd.h>
+
+#include <openssl/err.h>
 
 #include "shim.h"
 
-#define EXPORT __attribute__((visibility("default")))
-#define WATCH_FDS 65536
+__thread int shim_busy __attribute__((tls_model("initial-exec")));
+__thread SSL *shim_handshake __attribute__((tls_model("initial-exec")));
 
-typedef void (*set_connect_state_fn)(SSL *);
-typedef int (*handshake_fn)(SSL *);
-typedef void (*set_verify_fn)(SSL *, int, SSL_verify_cb);
-typedef int (*connect_fn)(int, const struct sockaddr *, socklen_t);
-typedef int (*close_fn)(int);
-typedef ssize_t (*write_fn)(int, const void *, size_t);
-typedef ssize_t (*send_fn)(int, const void *, size_t, int);
+/* The shim's part of a connection's state, beside the library's esa_conn. */
+struct shim_ssl {
+	bool settled;	/* arming decided (ESA_PORTS needs the port first) */
+	bool skipped;	/* ESA_PORTS leaves this connection alone */
+	bool armed;	/* esa: SSL_VERIFY_PEER put on */
+	bool store_set;	/* esa: the shim's store put on (SSL_VERIFY_NONE) */
+	int fd;		/* the TCP socket of the handshake, -1 unknown */
+	int port;	/* its peer port, 0 unknown */
+};
 
-static struct {
-	set_connect_state_fn set_connect_state;
-	handshake_fn connect, do_handshake;
-	set_verify_fn set_verify;
-	connect_fn sock_connect;
-	close_fn close;
-	write_fn write;
-	send_fn send;
-} real;
+static pthread_once_t idx_once = PTHREAD_ONCE_INIT;
+static int st_idx = -1;
 
-/* port of a watched SMTP client socket, by fd; 0 when not watched */
-static _Atomic unsigned short watched[WATCH_FDS];
+static int shim_verify_cb(int ok, X509_STORE_CTX *x);
 
-/* real_sym - the next definition of name, also when libssl was dlopen'ed
- * into a local scope */
-static void *real_sym(const char *name, const char *lib)
+/* state_free - ex_data destructor of struct shim_ssl */
+static void state_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+		       long argl, void *argp)
 {
-	void *p = dlsym(RTLD_NEXT, name), *h;
+	(void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
+	free(ptr);
+}
 
-	if (p == NULL && lib != NULL &&
-	    (h = dlopen(lib, RTLD_LAZY | RTLD_NOLOAD)) != NULL) {
-		p = dlsym(h, name);
-		dlclose(h);
+/* init_index - the ex_data index of struct shim_ssl, once */
+static void init_index(void)
+{
+	st_idx = SSL_get_ex_new_index(0, "esashim", NULL, NULL, state_free);
+}
+
+/* state_get - the shim's state of ssl, made when create is set */
+static struct shim_ssl *state_get(SSL *ssl, bool create)
+{
+	struct shim_ssl *st;
+
+	pthread_once(&idx_once, init_index);
+	if (st_idx < 0 || ssl == NULL)
+		return NULL;
+	st = SSL_get_ex_data(ssl, st_idx);
+	if (st != NULL || !create)
+		return st;
+	st = calloc(1, sizeof(*st));
+	if (st == NULL)
+		return NULL;
+	st->fd = -1;
+	if (SSL_set_ex_data(ssl, st_idx, st) != 1) {
+		free(st);
+		return NULL;
 	}
-	return p;
+	return st;
 }
 
-/* resolve - every real function, once, before main runs */
-__attribute__((constructor)) static void resolve(void)
+/* real_set_verify - libssl's SSL_set_verify, not the hook */
+static void real_set_verify(SSL *ssl, int mode, SSL_verify_cb cb)
 {
-	real.set_connect_state = (set_connect_state_fn)real_sym(
-		"SSL_set_connect_state", "libssl.so.3");
-	real.connect = (handshake_fn)real_sym("SSL_connect", "libssl.so.3");
-	real.do_handshake = (handshake_fn)real_sym("SSL_do_handshake",
-						   "libssl.so.3");
-	real.set_verify = (set_verify_fn)real_sym("SSL_set_verify",
-						  "libssl.so.3");
-	real.sock_connect = (connect_fn)real_sym("connect", NULL);
-	real.close = (close_fn)real_sym("close", NULL);
-	real.write = (write_fn)real_sym("write", NULL);
-	real.send = (send_fn)real_sym("send", NULL);
+	void (*real)(SSL *, int, SSL_verify_cb) =
+		SHIM_REAL(SSL_set_verify, SHIM_OPENSSL_VER);
+
+	if (real != NULL)
+		real(ssl, mode, cb);
 }
 
-/* skip_port - the ESA_PORTS filter, asked by the callback */
-static bool skip_port(SSL *ssl)
+/* use_store - stage I for a program that verifies nothing: the shim's
+ * store; without one the connection fails closed */
+static void use_store(SSL *ssl, struct esa_conn *c, struct shim_ssl *st)
+{
+	char why[ESA_ERR_MAX];
+	X509_STORE *store;
+
+	if (st->store_set)
+		return;
+	store = shim_store(why, sizeof(why));
+	if (store != NULL && SSL_set1_verify_cert_store(ssl, store) == 1)
+		st->store_set = true;
+	else if (c->forced_error[0] == '\0')
+		snprintf(c->forced_error, sizeof(c->forced_error),
+			 "no trust store for stage I: %.400s", store ? "cannot "
+			 "attach it" : why);
+}
+
+/* arm - esa: the ESA verdict decides this connection */
+static void arm(SSL *ssl, struct esa_conn *c, struct shim_ssl *st)
+{
+	int mode = SSL_get_verify_mode(ssl);
+
+	if (!(mode & SSL_VERIFY_PEER))
+		use_store(ssl, c, st);
+	real_set_verify(ssl, mode | SSL_VERIFY_PEER, shim_verify_cb);
+	st->armed = true;
+}
+
+/* settle - decide, once the port is known if ESA_PORTS needs it, whether
+ * this connection is ESA's; arm it under esa */
+static void settle(SSL *ssl, struct esa_conn *c, struct shim_ssl *st)
 {
 	const struct shim_conf *sc = shim_conf();
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	int fd = SSL_get_fd(ssl), port = 0;
 
-	if (sc->nports == 0)
-		return false;
-	if (fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
-		port = ss.ss_family == AF_INET6 ?
-		       ntohs(((struct sockaddr_in6 *)&ss)->sin6_port) :
-		       ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	return !shim_port_selected(sc, port);
+	if (st->settled || c == NULL)
+		return;
+	if (sc->nports > 0) {
+		if (st->port == 0)
+			return;
+		st->skipped = !shim_port_selected(sc, st->port);
+	}
+	st->settled = true;
+	if (!st->skipped && !sc->observe)
+		arm(ssl, c, st);
 }
 
-/* attach - put ESA verification on a client SSL, once */
-static void attach(SSL *ssl)
+/* note_socket - fd is the connection's socket: peer and port */
+static bool note_socket(struct esa_conn *c, struct shim_ssl *st, int fd)
 {
-	const struct shim_conf *sc;
-	struct esa_conn *c;
-	SSL_verify_cb prev;
-	int mode;
+	unsigned char addr[16];
+	int family, port, type = 0;
+	socklen_t tlen = sizeof(type);
 
-	if (ssl == NULL || SSL_is_server(ssl) || real.set_verify == NULL)
+	if (!shim_peer_of(fd, &family, addr, &port) ||
+	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0 ||
+	    type != SOCK_STREAM)
+		return false;
+	st->fd = fd;
+	st->port = port;
+	if (c != NULL && !c->have_peer) {
+		c->peer_family = family;
+		memcpy(c->peer, addr, 16);
+		c->have_peer = true;
+	}
+	return true;
+}
+
+/* shim_learn_socket - a write on fd while ssl's handshake runs here */
+void shim_learn_socket(SSL *ssl, int fd)
+{
+	struct shim_ssl *st = state_get(ssl, false);
+	struct esa_conn *c;
+	int saved = errno;
+
+	if (st == NULL || st->fd >= 0)
 		return;
-	if (esa_conn_get(ssl, false) != NULL)
-		return;		/* already attached: retries, re-entry */
-	sc = shim_conf();
-	if (sc->cfg == NULL)
-		return;
-	prev = SSL_get_verify_callback(ssl);
-	mode = SSL_get_verify_mode(ssl);
-	c = esa_conn_attach(ssl, sc->cfg, prev == esa_verify_cb ? NULL : prev);
+	shim_busy++;
+	c = esa_conn_get(ssl, false);
+	if (note_socket(c, st, SSL_get_fd(ssl) >= 0 ? SSL_get_fd(ssl) : fd))
+		settle(ssl, c, st);
+	shim_busy--;
+	errno = saved;
+}
+
+/* on_decide - the library decided: mark the socket, log the line */
+static void on_decide(SSL *ssl, struct esa_conn *c)
+{
+	struct shim_ssl *st = state_get(ssl, false);
+	int fd = st && st->fd >= 0 ? st->fd : SSL_get_fd(ssl);
+
+	if (!c->observe && c->result != NULL && c->result->accept)
+		shim_mark_tls(fd);
+	shim_log_decision(ssl, c, st ? st->port : 0);
+}
+
+/* skip_conn - asked by the callback: is this connection left alone? */
+static bool skip_conn(SSL *ssl)
+{
+	struct shim_ssl *st = state_get(ssl, false);
+	struct esa_conn *c;
+
+	if (st == NULL)
+		return false;
+	if (!st->settled) {	/* ESA_PORTS and the port was not known yet */
+		c = esa_conn_get(ssl, false);
+		if (st->fd < 0)
+			note_socket(c, st, SSL_get_fd(ssl));
+		settle(ssl, c, st);
+	}
+	return !st->settled || st->skipped;
+}
+
+/* setup - the library's state for a new client connection */
+static struct esa_conn *setup(SSL *ssl, const struct shim_conf *sc)
+{
+	SSL_verify_cb prev = SSL_get_verify_callback(ssl);
+	struct esa_conn *c;
+
+	c = esa_conn_attach(ssl, sc->cfg, prev == shim_verify_cb ? NULL : prev);
 	if (c == NULL)
-		return;
+		return NULL;
 	c->all_modes = true;	/* one run gives the whole A/B picture */
 	c->observe = sc->observe;
-	c->skip = skip_port;
-	c->on_decide = shim_log_decision;
+	c->skip = skip_conn;
+	c->on_decide = on_decide;
 	esa_strlcpy(c->forced_error, sc->error, sizeof(c->forced_error));
 	if (sc->recipient[0] != '\0') {
 		esa_strlcpy(c->recipient, sc->recipient, sizeof(c->recipient));
 		esa_strlcpy(c->recipient_source, "env",
 			    sizeof(c->recipient_source));
 	}
-	if (sc->observe) {
-		real.set_verify(ssl, mode, esa_verify_cb);
+	real_set_verify(ssl, SSL_get_verify_mode(ssl), shim_verify_cb);
+	return c;
+}
+
+/* attach - put ESA verification on a client SSL; idempotent */
+static void attach(SSL *ssl, bool is_client)
+{
+	const struct shim_conf *sc;
+	struct shim_ssl *st;
+	struct esa_conn *c;
+	int saved = errno;
+
+	if (ssl == NULL || shim_busy)
 		return;
-	}
-	if (mode == SSL_VERIFY_NONE && sc->store != NULL)
-		SSL_set1_verify_cert_store(ssl, sc->store);
-	real.set_verify(ssl, mode | SSL_VERIFY_PEER, esa_verify_cb);
+	shim_busy++;
+	ERR_set_mark();
+	if (!is_client && SSL_is_server(ssl))
+		goto out;
+	sc = shim_conf();
+	if (sc->cfg == NULL || (st = state_get(ssl, true)) == NULL)
+		goto out;
+	c = esa_conn_get(ssl, false);
+	if (c == NULL && (c = setup(ssl, sc)) == NULL)
+		goto out;
+	if (!st->settled && st->fd < 0)
+		note_socket(c, st, SSL_get_fd(ssl));
+	settle(ssl, c, st);
+out:
+	ERR_pop_to_mark();
+	shim_busy--;
+	errno = saved;
 }
 
-/* SSL_set_connect_state - every client we saw calls it */
-EXPORT void SSL_set_connect_state(SSL *ssl)
+/* shim_verify_cb - the callback installed: the library's, marked busy */
+static int shim_verify_cb(int ok, X509_STORE_CTX *x)
 {
-	if (real.set_connect_state == NULL)
-		return;
-	real.set_connect_state(ssl);
-	attach(ssl);
-}
+	int rc, saved = errno;
 
-/* SSL_connect - a client handshake (curl calls it directly) */
-EXPORT int SSL_connect(SSL *ssl)
-{
-	if (real.connect == NULL)
-		return -1;
-	if (ssl != NULL && real.set_connect_state != NULL && SSL_is_server(ssl))
-		real.set_connect_state(ssl);	/* as SSL_connect does itself */
-	attach(ssl);
-	return real.connect(ssl);
-}
-
-/* SSL_do_handshake - Python's ssl module drives the handshake with it */
-EXPORT int SSL_do_handshake(SSL *ssl)
-{
-	if (real.do_handshake == NULL)
-		return -1;
-	attach(ssl);
-	return real.do_handshake(ssl);
-}
-
-/* SSL_set_verify - a callback set after attaching becomes the one chained */
-EXPORT void SSL_set_verify(SSL *ssl, int mode, SSL_verify_cb cb)
-{
-	struct esa_conn *c = esa_conn_get(ssl, false);
-
-	if (real.set_verify == NULL)
-		return;
-	if (c == NULL || cb == esa_verify_cb || shim_conf()->cfg == NULL) {
-		real.set_verify(ssl, mode, cb);
-		return;
-	}
-	c->prev = cb;
-	real.set_verify(ssl, c->observe ? mode : mode | SSL_VERIFY_PEER,
-			esa_verify_cb);
-}
-
-/* sockaddr_port - the port of an AF_INET/AF_INET6 address, else 0 */
-static int sockaddr_port(const struct sockaddr *sa, socklen_t len)
-{
-	if (sa == NULL)
-		return 0;
-	if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in))
-		return ntohs(((const struct sockaddr_in *)sa)->sin_port);
-	if (sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6))
-		return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
-	return 0;
-}
-
-/* connect - note client sockets to SMTP ports */
-EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
-{
-	int rc, saved, port = sockaddr_port(sa, len);
-
-	if (real.sock_connect == NULL) {
-		errno = ENOSYS;
-		return -1;
-	}
-	rc = real.sock_connect(fd, sa, len);
-	saved = errno;
-	if (fd >= 0 && fd < WATCH_FDS)
-		atomic_store(&watched[fd], port > 0 && (rc == 0 || saved == EINPROGRESS) &&
-			     shim_port_smtp(shim_conf(), port) ? (unsigned short)port : 0);
+	shim_busy++;
+	rc = esa_verify_cb(ok, x);
+	shim_busy--;
 	errno = saved;
 	return rc;
 }
 
-/* close - forget a watched socket */
-EXPORT int close(int fd)
+/* handshake - run one handshake step with the thread's SSL noted, so the
+ * socket hooks can tell which socket it uses; mark it TLS once done */
+static int handshake(int (*real)(SSL *), SSL *ssl)
 {
-	if (fd >= 0 && fd < WATCH_FDS)
-		atomic_store(&watched[fd], 0);
-	if (real.close == NULL) {
-		errno = ENOSYS;
-		return -1;
-	}
-	return real.close(fd);
+	SSL *outer = shim_handshake;
+	struct shim_ssl *st;
+	int rc;
+
+	if (shim_busy)
+		return real(ssl);
+	shim_handshake = ssl;
+	rc = real(ssl);
+	shim_handshake = outer;
+	if (rc == 1 && (st = state_get(ssl, false)) != NULL)
+		shim_mark_tls(st->fd >= 0 ? st->fd : SSL_get_fd(ssl));
+	return rc;
 }
 
-/* blocks_plaintext - is this a clear-text MAIL FROM the setting forbids? */
-static bool blocks_plaintext(int fd, const void *buf, size_t len)
+/* SSL_set_connect_state - every client seen calls it, or libssl does */
+SHIM_EXPORT void shim_SSL_set_connect_state(SSL *ssl)
 {
-	const struct shim_conf *sc;
-	enum esa_tls tls;
-	int port;
+	void (*real)(SSL *) = SHIM_REAL(SSL_set_connect_state, SHIM_OPENSSL_VER);
 
-	if (fd < 0 || fd >= WATCH_FDS || len < 10)
-		return false;
-	port = atomic_load(&watched[fd]);
-	if (port == 0 || strncasecmp(buf, "MAIL FROM:", 10) != 0)
-		return false;
-	sc = shim_conf();
-	if (sc->cfg == NULL)
-		return false;
-	tls = esa_config_tls_for(sc->cfg, sc->recipient);
-	if (tls != ESA_TLS_REQUIRED && tls != ESA_TLS_REQUIRED_VERIFY &&
-	    tls != ESA_TLS_REQUIRED_VERIFY_HOSTED && sc->error[0] == '\0')
-		return false;
-	shim_log_blocked(fd, port, sc->error[0] ? sc->error :
-			 "no TLS session on this SMTP connection; the TLS setting requires one");
-	return true;
+	if (real == NULL)
+		return;
+	real(ssl);
+	attach(ssl, true);
 }
+SHIM_SYMVER(shim_SSL_set_connect_state, "SSL_set_connect_state",
+	    SHIM_OPENSSL_VER);
 
-/* write - stop a clear-text MAIL FROM where TLS is required */
-EXPORT ssize_t write(int fd, const void *buf, size_t len)
+/* SSL_connect - a client handshake (curl, Perl): a client by definition */
+SHIM_EXPORT int shim_SSL_connect(SSL *ssl)
 {
-	if (real.write == NULL) {
-		errno = ENOSYS;
-		return -1;
-	}
-	if (blocks_plaintext(fd, buf, len)) {
-		errno = EPERM;
-		return -1;
-	}
-	return real.write(fd, buf, len);
-}
+	int (*real)(SSL *) = SHIM_REAL(SSL_connect, SHIM_OPENSSL_VER);
 
-/* send - the same for send(2) */
-EXPORT ssize_t send(int fd, const void *buf, size_t len, int flags)
-{
-	if (real.send == NULL) {
-		errno = ENOSYS;
+	if (real == NULL)
 		return -1;
-	}
-	if (blocks_plaintext(fd, buf, len)) {
-		errno = EPERM;
-		return -1;
-	}
-	return real.send(fd, buf, len, flags);
+	attach(ssl, true);
+	return handshake(real, ssl);
 }
+SHIM_SYMVER(shim_SSL_connect, "SSL_connect", SHIM_OPENSSL_VER);
+
+/* SSL_do_handshake - Python's ssl module drives the handshake with it */
+SHIM_EXPORT int shim_SSL_do_handshake(SSL *ssl)
+{
+	int (*real)(SSL *) = SHIM_REAL(SSL_do_handshake, SHIM_OPENSSL_VER);
+
+	if (real == NULL)
+		return -1;
+	attach(ssl, false);
+	return handshake(real, ssl);
+}
+SHIM_SYMVER(shim_SSL_do_handshake, "SSL_do_handshake", SHIM_OPENSSL_VER);
+
+/* SSL_set_verify - a callback set after attaching becomes the one chained;
+ * an armed connection keeps SSL_VERIFY_PEER */
+SHIM_EXPORT void shim_SSL_set_verify(SSL *ssl, int mode, SSL_verify_cb cb)
+{
+	struct shim_ssl *st;
+	struct esa_conn *c;
+
+	if (shim_busy || ssl == NULL || cb == shim_verify_cb ||
+	    (st = state_get(ssl, false)) == NULL ||
+	    (c = esa_conn_get(ssl, false)) == NULL)
+		return real_set_verify(ssl, mode, cb);
+	shim_busy++;
+	c->prev = cb;
+	if (st->armed && !(mode & SSL_VERIFY_PEER))
+		use_store(ssl, c, st);
+	real_set_verify(ssl, st->armed ? mode | SSL_VERIFY_PEER : mode,
+			shim_verify_cb);
+	shim_busy--;
+}
+SHIM_SYMVER(shim_SSL_set_verify, "SSL_set_verify", SHIM_OPENSSL_VER);

@@ -1,13 +1,17 @@
 /*
  * log.c - the shim's log: one JSON line per verified client handshake
- * (SPEC 8.5), to syslog (facility mail), stderr, or a file.
+ * (SPEC 8.5), one per plain-text MAIL FROM on an SMTP port, and the
+ * configuration errors; to syslog (facility mail), stderr, or a file.
  *
- * Never stdout: it may carry the program's own protocol.  A file line is
- * written with one write(2) on an O_APPEND descriptor opened for that line,
- * so lines from forked children and threads do not interleave, and a
- * program that dropped privileges keeps logging if the file allows it (else
- * the line goes to syslog).  Failures to log are silent: logging must never
- * disturb the program.
+ * Never stdout: it may carry the program's own protocol.  Nor stderr when
+ * descriptor 2 has become a network socket (a daemon that closed it and
+ * reused the number), for the same reason.  A file line is written with
+ * one write(2) on an O_APPEND descriptor opened for that line, so lines
+ * from forked children and threads do not interleave, and a program that
+ * dropped privileges keeps logging if the file allows it (else the line
+ * goes to syslog).  The shim never calls openlog(): the program's own
+ * syslog identity and options stay as they are.  Failures to log are
+ * silent: logging must never disturb the program.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <syslog.h>
@@ -24,8 +29,6 @@
 #include "json.h"
 #include "result_impl.h"
 #include "shim.h"
-
-extern char *program_invocation_short_name;
 
 /* write_all - write a buffer fully to fd, retrying short writes */
 static int write_all(int fd, const char *buf, size_t len)
@@ -43,44 +46,70 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
+/* stderr_usable - fd 2 is open and not a network socket */
+static bool stderr_usable(void)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (fcntl(STDERR_FILENO, F_GETFD) < 0)
+		return false;
+	if (getsockname(STDERR_FILENO, (struct sockaddr *)&ss, &len) != 0)
+		return true;	/* not a socket */
+	return ss.ss_family != AF_INET && ss.ss_family != AF_INET6;
+}
+
+/* to_stderr - one line to stderr, when that is safe */
+static void to_stderr(const char *buf, size_t len)
+{
+	if (stderr_usable())
+		write_all(STDERR_FILENO, buf, len);
+}
+
 /* shim_log_line - one line to the configured channel */
 void shim_log_line(const struct shim_conf *sc, const char *line)
 {
-	int saved = errno, fd;
+	int saved = errno, fd = -1;
 	size_t len = strlen(line);
 	char *buf = malloc(len + 2);
 
+	shim_busy++;
 	if (buf == NULL)
 		goto out;
 	memcpy(buf, line, len);
 	buf[len] = '\n';
 	buf[len + 1] = '\0';
-	if (sc->log == SHIM_LOG_STDERR) {
-		write_all(STDERR_FILENO, buf, len + 1);
-	} else if (sc->log == SHIM_LOG_FILE &&
-		   (fd = open(sc->log_path, O_WRONLY | O_APPEND | O_CREAT |
-			      O_CLOEXEC | O_NOCTTY, 0644)) >= 0) {
+	if (sc->log == SHIM_LOG_STDERR)
+		to_stderr(buf, len + 1);
+	else if (sc->log == SHIM_LOG_FILE &&
+		 (fd = open(sc->log_path, O_WRONLY | O_APPEND | O_CREAT |
+			    O_CLOEXEC | O_NOCTTY, 0644)) >= 0)
 		write_all(fd, buf, len + 1);
-		close(fd);
-	} else {
+	else
 		syslog(LOG_MAIL | LOG_INFO, "%s", line);
-	}
+	if (fd >= 0)
+		close(fd);
 	free(buf);
 out:
+	shim_busy--;
 	errno = saved;
 }
 
-/* shim_log_error - a configuration error, once, to the channel and stderr */
+/* shim_log_error - a configuration error, once, to stderr and the channel */
 void shim_log_error(const struct shim_conf *sc, const char *msg)
 {
-	char line[ESA_ERR_MAX + 64];
+	char line[ESA_ERR_MAX + 96];
+	int saved = errno;
 
-	snprintf(line, sizeof(line),
-		 "esashim: %s; every verification will fail", msg);
+	snprintf(line, sizeof(line), "esashim: %s; verification will fail "
+		 "closed", msg);
 	if (sc->log != SHIM_LOG_STDERR)
 		shim_log_line(sc, line);
 	snprintf(line + strlen(line), sizeof(line) - strlen(line), "\n");
-	write_all(STDERR_FILENO, line, strlen(line));
+	shim_busy++;
+	to_stderr(line, strlen(line));
+	shim_busy--;
+	errno = saved;
 }
 
 /* timestamp - ISO 8601 UTC with milliseconds */
@@ -96,41 +125,37 @@ static void timestamp(char *out, size_t outsz)
 	snprintf(out + n, outsz - n, ".%03ldZ", (long)(tv.tv_usec / 1000));
 }
 
-/* peer_port - the remote port of the SSL's socket, 0 if unknown */
-static int peer_port(SSL *ssl)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	int fd = SSL_get_fd(ssl);
-
-	if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
-		return 0;
-	if (ss.ss_family == AF_INET)
-		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	if (ss.ss_family == AF_INET6)
-		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	return 0;
-}
-
 /* header - the members every line starts with */
 static void header(struct esa_json *j, const char *event)
 {
-	char ts[40];
+	char ts[40], comm[17] = "";
 
 	timestamp(ts, sizeof(ts));
+	prctl(PR_GET_NAME, comm);	/* a script's name, not its interpreter's */
 	esa_json_kstr(j, "ts", ts);
 	esa_json_kstr(j, "event", event);
 	esa_json_kint(j, "pid", getpid());
-	esa_json_kstr(j, "program", program_invocation_short_name);
+	esa_json_kstr(j, "program", comm);
+}
+
+/* emit - finish the object and log it */
+static void emit(const struct shim_conf *sc, struct esa_json *j)
+{
+	char *line;
+
+	esa_json_end_object(j);
+	line = esa_json_take(j);
+	if (line != NULL)
+		shim_log_line(sc, line);
+	free(line);
 }
 
 /* shim_log_decision - the SPEC 8.5 line of one handshake */
-void shim_log_decision(SSL *ssl, struct esa_conn *c)
+void shim_log_decision(SSL *ssl, struct esa_conn *c, int port)
 {
 	const struct shim_conf *sc = shim_conf();
 	const struct esa_result *res = c->result;
 	struct esa_json j;
-	char *line;
 
 	if (res == NULL)
 		return;
@@ -138,7 +163,7 @@ void shim_log_decision(SSL *ssl, struct esa_conn *c)
 	esa_json_begin_object(&j);
 	header(&j, "handshake");
 	esa_json_kopt(&j, "peer", res->peer);
-	esa_json_kint(&j, "port", peer_port(ssl));
+	esa_json_kint(&j, "port", port);
 	esa_json_kopt(&j, "sni", SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name));
 	esa_json_kopt(&j, "recipient_domain", res->recipient);
 	esa_json_kopt(&j, "recipient_source", res->recipient_source);
@@ -163,32 +188,28 @@ void shim_log_decision(SSL *ssl, struct esa_conn *c)
 	esa_json_key(&j, "dns");
 	esa_result_json_dns(res, &j);
 	esa_json_kuint(&j, "elapsed_us", res->elapsed_us);
-	esa_json_end_object(&j);
-	line = esa_json_take(&j);
-	if (line != NULL)
-		shim_log_line(sc, line);
-	free(line);
+	emit(sc, &j);
 }
 
-/* shim_log_blocked - a plain-text MAIL FROM stopped (SPEC 5: no delivery
- * without TLS under settings 3, 5, 6) */
-void shim_log_blocked(int fd, int port, const char *why)
+/* shim_log_plaintext - a MAIL FROM in clear on an SMTP port; ESA refuses
+ * it under settings 3, 5, 6 (SPEC 5: no delivery without TLS); enforce
+ * says whether the refusal was carried out */
+void shim_log_plaintext(int fd, const char *peer, int port, enum esa_tls tls,
+			bool reject, const char *why)
 {
 	const struct shim_conf *sc = shim_conf();
 	struct esa_json j;
-	char *line;
 
 	esa_json_init(&j);
 	esa_json_begin_object(&j);
-	header(&j, "plaintext-blocked");
-	esa_json_kint(&j, "fd", fd);
+	header(&j, "plaintext");
+	esa_json_kopt(&j, "peer", peer);
 	esa_json_kint(&j, "port", port);
+	esa_json_kint(&j, "fd", fd);
 	esa_json_kopt(&j, "recipient_domain", sc->recipient);
-	esa_json_kstr(&j, "decision", "reject");
-	esa_json_kstr(&j, "reason", why);
-	esa_json_end_object(&j);
-	line = esa_json_take(&j);
-	if (line != NULL)
-		shim_log_line(sc, line);
-	free(line);
+	esa_json_kstr(&j, "tls", esa_tls_name(tls));
+	esa_json_kstr(&j, "enforce", sc->observe ? "observe" : "esa");
+	esa_json_kstr(&j, "decision", reject ? "reject" : "accept");
+	esa_json_kopt(&j, "reason", why);
+	emit(sc, &j);
 }
