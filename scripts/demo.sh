@@ -184,7 +184,8 @@ printf '\n==== The live lab\n'
 if ! why=$("$root/scripts/lab" possible); then
 	cat <<EOF
      The live part needs root and network namespaces ('ip netns add' and veth
-     pairs); here: ${why#lab: not possible here: }.  Only the offline demo above ran.
+     pairs).  Here: ${why#lab: not possible here: }.
+     Only the offline demo above ran.
 EOF
 	exit 0
 fi
@@ -247,7 +248,7 @@ mailbox_count() {
 # newest_tls - the X-Lab-TLS header of the newest message
 newest_tls() {
 	local f
-	f=$(ls -t "$ESALAB_DIR"/mail/mx0[12]/new/* 2>/dev/null | head -n 1)
+	f=$(find "$ESALAB_DIR"/mail/mx0[12]/new -type f -printf '%T@ %p\n' | sort -n | tail -n 1 | cut -d' ' -f2-)
 	[[ -n $f ]] && sed -n 's/^X-Lab-TLS: //p' "$f" | head -n 1
 }
 
@@ -266,7 +267,10 @@ for line in lines:
     except ValueError:
         continue
     if o.get("event") in ("plaintext", "plaintext-blocked"):
-        out.append("-|-|-|MAIL FROM in clear blocked")
+        if o.get("decision") == "reject":
+            out.append("-|-|-|reject: MAIL FROM in clear text")
+        else:
+            out.append("-|-|-|no TLS: clear text allowed")
         continue
     if o.get("event") != "handshake":
         continue
