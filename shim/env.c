@@ -3,9 +3,9 @@
  *
  * SPEC 8.3: ESA_TLS, ESA_RECIPIENT_DOMAIN, ESA_ROUTES, ESA_CONFIG,
  * ESA_ENFORCE, ESA_LOG, ESA_NAMESERVER, ESA_DNS_FILE, ESA_CAFILE,
- * ESA_CAPATH, ESA_CRL, ESA_PORTS.  Read on first use (the first client
- * handshake or plain-text MAIL FROM), not in a constructor, so programs
- * that never use TLS pay nothing.  Every bad value is reported once,
+ * ESA_CAPATH, ESA_CRL, ESA_PORTS.  Read on first use (the first SSL_CTX,
+ * client handshake or plain-text MAIL FROM), not in a constructor, so
+ * programs that never use TLS pay nothing and hear nothing.  Every bad value is reported once,
  * naming the variable; the first one is kept in conf.error and from then
  * on every verification refuses (and, under esa, every plain-text MAIL
  * FROM on an SMTP port): a mistyped setting must not open the door.
@@ -161,12 +161,16 @@ static void read_library(esa_config *cfg)
 	}
 }
 
-/* fork_prepare, fork_release - never fork with the config's lock held */
+/* fork_prepare - never fork with the config's lock held by another thread
+ * (the resolver's cache lock is private to the library; it is held only
+ * briefly and never across I/O) */
 static void fork_prepare(void)
 {
 	if (conf.cfg != NULL)
 		pthread_mutex_lock(&conf.cfg->lock);
 }
+
+/* fork_release - after fork(), in parent and child */
 static void fork_release(void)
 {
 	if (conf.cfg != NULL)

@@ -2,6 +2,10 @@
  * esashim.c - LD_PRELOAD interposer putting ESA verification into
  * unmodified OpenSSL 3 clients (SPEC 8.3)
  *
+ * Configuration is read when the program makes its first SSL_CTX (before
+ * a daemon such as Postfix drops privileges or enters a chroot), else at
+ * the first handshake.
+ *
  * Reaching every connection.  Clients set TLS up in different ways
  * (openssl s_client calls only SSL_set_connect_state through the dynamic
  * linker, Python's ssl SSL_do_handshake, curl SSL_connect, and libssl calls
@@ -24,8 +28,9 @@
  *
  * The socket: SSL_get_fd() when the SSL has one; else (curl's own BIO) the
  * TCP socket the handshake writes to, seen by the socket hooks of net.c
- * while SSL_connect/SSL_do_handshake runs on this thread.  It gives the
- * peer address for the PTR step of SPEC 4.1 and the port for ESA_PORTS.
+ * while SSL_connect/SSL_do_handshake runs on this thread; else (memory
+ * BIOs) the socket that later carries its ClientHello.  It gives the peer
+ * address for the PTR step of SPEC 4.1 and the port for ESA_PORTS.
  *
  * Re-entrancy: shim_busy guards the shim's own work (and the library's:
  * DNS queries inside the verify callback); hooks entered while it is set
@@ -34,6 +39,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -60,11 +66,74 @@ static int st_idx = -1;
 
 static int shim_verify_cb(int ok, X509_STORE_CTX *x);
 
+/*
+ * Handshakes whose socket is not known yet (memory BIOs: Python's asyncio):
+ * their ClientHello's random is kept here until a socket write carries it,
+ * which names the socket.  The random is unique per handshake, so this is
+ * a match, not a guess.
+ */
+#define PENDING_MAX 64
+static struct {
+	SSL *ssl;
+	unsigned char random[32];
+} pending[PENDING_MAX];
+static pthread_mutex_t pending_lock = PTHREAD_MUTEX_INITIALIZER;
+static atomic_int npending;
+
+/* pending_add - remember ssl's ClientHello random (idempotent) */
+static void pending_add(SSL *ssl)
+{
+	unsigned char r[32];
+	int free_slot = -1;
+
+	if (SSL_get_client_random(ssl, r, sizeof(r)) != sizeof(r))
+		return;
+	pthread_mutex_lock(&pending_lock);
+	for (int i = 0; i < PENDING_MAX; i++) {
+		if (pending[i].ssl == ssl) {
+			memcpy(pending[i].random, r, sizeof(r));
+			free_slot = -2;
+			break;
+		}
+		if (pending[i].ssl == NULL && free_slot == -1)
+			free_slot = i;
+	}
+	if (free_slot >= 0) {
+		pending[free_slot].ssl = ssl;
+		memcpy(pending[free_slot].random, r, sizeof(r));
+		atomic_fetch_add(&npending, 1);
+	}
+	pthread_mutex_unlock(&pending_lock);
+}
+
+/* pending_take - the pending SSL whose random is r (removed), or the
+ * entry of ssl (removed) when r is NULL */
+static SSL *pending_take(const unsigned char *r, SSL *ssl)
+{
+	SSL *found = NULL;
+
+	if (atomic_load(&npending) == 0)
+		return NULL;
+	pthread_mutex_lock(&pending_lock);
+	for (int i = 0; i < PENDING_MAX && found == NULL; i++) {
+		if (pending[i].ssl == NULL ||
+		    (r ? memcmp(pending[i].random, r, 32) != 0 : pending[i].ssl != ssl))
+			continue;
+		found = pending[i].ssl;
+		pending[i].ssl = NULL;
+		atomic_fetch_sub(&npending, 1);
+	}
+	pthread_mutex_unlock(&pending_lock);
+	return found;
+}
+
 /* state_free - ex_data destructor of struct shim_ssl */
 static void state_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
 		       long argl, void *argp)
 {
-	(void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
+	(void)ad, (void)idx, (void)argl, (void)argp;
+	if (ptr != NULL)
+		pending_take(NULL, parent);
 	free(ptr);
 }
 
@@ -104,6 +173,16 @@ static void real_set_verify(SSL *ssl, int mode, SSL_verify_cb cb)
 
 	if (real != NULL)
 		real(ssl, mode, cb);
+}
+
+/* real_set_session - libssl's SSL_set_session, not the hook */
+static void real_set_session(SSL *ssl, SSL_SESSION *session)
+{
+	int (*real)(SSL *, SSL_SESSION *) =
+		SHIM_REAL(SSL_set_session, SHIM_OPENSSL_VER);
+
+	if (real != NULL)
+		real(ssl, session);
 }
 
 /* use_store - stage I for a program that verifies nothing: the shim's
@@ -191,6 +270,20 @@ void shim_learn_socket(SSL *ssl, int fd)
 	errno = saved;
 }
 
+/* shim_match_hello - a write on fd outside any handshake call: when it is
+ * the ClientHello of a pending handshake (TLS record 22, handshake type 1,
+ * the 32-byte random at offset 11), fd is that connection's socket */
+void shim_match_hello(int fd, const unsigned char *buf, size_t len)
+{
+	SSL *ssl;
+
+	if (atomic_load(&npending) == 0 || buf == NULL || len < 43 ||
+	    buf[0] != 0x16 || buf[5] != 0x01)
+		return;
+	if ((ssl = pending_take(buf + 11, NULL)) != NULL)
+		shim_learn_socket(ssl, fd);
+}
+
 /* on_decide - the library decided: mark the socket, log the line */
 static void on_decide(SSL *ssl, struct esa_conn *c)
 {
@@ -265,6 +358,9 @@ static void attach(SSL *ssl, bool is_client)
 	if (!st->settled && st->fd < 0)
 		note_socket(c, st, SSL_get_fd(ssl));
 	settle(ssl, c, st);
+	if (!sc->observe && !st->skipped && SSL_in_before(ssl) &&
+	    SSL_get_session(ssl) != NULL)
+		real_set_session(ssl, NULL);	/* see SSL_set_session */
 out:
 	ERR_pop_to_mark();
 	shim_busy--;
@@ -296,10 +392,49 @@ static int handshake(int (*real)(SSL *), SSL *ssl)
 	shim_handshake = ssl;
 	rc = real(ssl);
 	shim_handshake = outer;
-	if (rc == 1 && (st = state_get(ssl, false)) != NULL)
+	if ((st = state_get(ssl, false)) == NULL)
+		return rc;
+	if (rc == 1)
 		shim_mark_tls(st->fd >= 0 ? st->fd : SSL_get_fd(ssl));
+	else if (st->fd < 0 && SSL_get_fd(ssl) < 0)
+		pending_add(ssl);	/* a memory BIO: see shim_match_hello */
 	return rc;
 }
+
+/* SSL_CTX_new, SSL_CTX_new_ex - a program that uses TLS: read the
+ * configuration now, while its files are still reachable (Postfix makes
+ * its contexts before it drops privileges and enters its chroot) */
+SHIM_EXPORT SSL_CTX *shim_SSL_CTX_new(const SSL_METHOD *method)
+{
+	SSL_CTX *(*real)(const SSL_METHOD *) =
+		SHIM_REAL(SSL_CTX_new, SHIM_OPENSSL_VER);
+	int saved = errno;
+
+	if (real == NULL)
+		return NULL;
+	if (!shim_busy)
+		shim_conf();
+	errno = saved;
+	return real(method);
+}
+SHIM_SYMVER(shim_SSL_CTX_new, "SSL_CTX_new", SHIM_OPENSSL_VER);
+
+/* SSL_CTX_new_ex - the same, with a library context */
+SHIM_EXPORT SSL_CTX *shim_SSL_CTX_new_ex(OSSL_LIB_CTX *libctx, const char *propq,
+					 const SSL_METHOD *method)
+{
+	SSL_CTX *(*real)(OSSL_LIB_CTX *, const char *, const SSL_METHOD *) =
+		SHIM_REAL(SSL_CTX_new_ex, SHIM_OPENSSL_VER);
+	int saved = errno;
+
+	if (real == NULL)
+		return NULL;
+	if (!shim_busy)
+		shim_conf();
+	errno = saved;
+	return real(libctx, propq, method);
+}
+SHIM_SYMVER(shim_SSL_CTX_new_ex, "SSL_CTX_new_ex", SHIM_OPENSSL_VER);
 
 /* SSL_set_connect_state - every client seen calls it, or libssl does */
 SHIM_EXPORT void shim_SSL_set_connect_state(SSL *ssl)
@@ -337,6 +472,31 @@ SHIM_EXPORT int shim_SSL_do_handshake(SSL *ssl)
 	return handshake(real, ssl);
 }
 SHIM_SYMVER(shim_SSL_do_handshake, "SSL_do_handshake", SHIM_OPENSSL_VER);
+
+/* SSL_set_session - esa: no resumption of a session ESA did not verify
+ * (OpenSSL does not verify a resumed session again, and a session cached
+ * before, or under another setting, would bypass ESA): the program's
+ * offer is dropped and a full, verified handshake follows; attach() does
+ * the same for a session kept on a reused SSL (s_client -reconnect).
+ * Connections ESA_PORTS leaves alone resume as usual. */
+SHIM_EXPORT int shim_SSL_set_session(SSL *ssl, SSL_SESSION *session)
+{
+	int (*real)(SSL *, SSL_SESSION *) =
+		SHIM_REAL(SSL_set_session, SHIM_OPENSSL_VER);
+	const struct shim_conf *sc;
+	struct shim_ssl *st;
+
+	if (real == NULL)
+		return 0;
+	if (shim_busy || ssl == NULL || session == NULL)
+		return real(ssl, session);
+	sc = shim_conf();
+	st = state_get(ssl, false);
+	if (sc->cfg == NULL || sc->observe || (st != NULL && st->skipped))
+		return real(ssl, session);
+	return 1;
+}
+SHIM_SYMVER(shim_SSL_set_session, "SSL_set_session", SHIM_OPENSSL_VER);
 
 /* SSL_set_verify - a callback set after attaching becomes the one chained;
  * an armed connection keeps SSL_VERIFY_PEER */

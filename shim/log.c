@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <syslog.h>
@@ -29,6 +28,8 @@
 #include "json.h"
 #include "result_impl.h"
 #include "shim.h"
+
+extern char *program_invocation_short_name;
 
 /* write_all - write a buffer fully to fd, retrying short writes */
 static int write_all(int fd, const char *buf, size_t len)
@@ -125,13 +126,31 @@ static void timestamp(char *out, size_t outsz)
 	snprintf(out + n, outsz - n, ".%03ldZ", (long)(tv.tv_usec / 1000));
 }
 
+/* program_name - the process's name: its main thread's comm (a script's
+ * name, not its interpreter's; not a worker thread's own name), else the
+ * name it was started by (no /proc, e.g. in a chroot) */
+static void program_name(char *out, size_t outsz)
+{
+	int fd = open("/proc/self/comm", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, out, outsz - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	if (n > 0 && out[n - 1] == '\n')
+		n--;
+	if (n > 0)
+		out[n] = '\0';
+	else
+		esa_strlcpy(out, program_invocation_short_name, outsz);
+}
+
 /* header - the members every line starts with */
 static void header(struct esa_json *j, const char *event)
 {
-	char ts[40], comm[17] = "";
+	char ts[40], comm[64];
 
 	timestamp(ts, sizeof(ts));
-	prctl(PR_GET_NAME, comm);	/* a script's name, not its interpreter's */
+	program_name(comm, sizeof(comm));
 	esa_json_kstr(j, "ts", ts);
 	esa_json_kstr(j, "event", event);
 	esa_json_kint(j, "pid", getpid());

@@ -85,6 +85,9 @@ extern __thread SSL *shim_handshake __attribute__((tls_model("initial-exec")));
 /* A socket write during ssl's handshake: learn its peer when the SSL has
  * no file descriptor of its own (curl's BIO). */
 void shim_learn_socket(SSL *ssl, int fd);
+/* A write on fd outside a handshake call: the ClientHello of a handshake
+ * whose SSL has no socket (memory BIOs) names its socket. */
+void shim_match_hello(int fd, const unsigned char *buf, size_t len);
 /* A TLS session is up on fd: its MAIL FROM is not plain text. */
 void shim_mark_tls(int fd);
 /* The peer address and port of a connected TCP socket; false otherwise. */

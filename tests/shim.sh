@@ -1,0 +1,962 @@
+#!/usr/bin/env bash
+# shim.sh - esashim.so end to end: real, unmodified Debian clients under
+# LD_PRELOAD against real STARTTLS servers on loopback (SPEC 5, 8.3, 8.5)
+#
+# Servers (tests/lib/servers.sh): a test CA; unbound on 127.0.0.1 holding
+# the reference example of SPEC 7 for the test's own loopback addresses;
+# aiosmtpd with STARTTLS on
+#   REF  cert CN=*.emailhosted.not, DNS:*.emailhosted.not, DNS:emailhosted.not
+#        (PTR REF -> mx0a.emailhosted.not, A -> REF; example.com MX
+#        mx01.subd.emailhosted.not): Verify passes, Verify Hosted fails
+#   DOM  cert naming the recipient domain example.com: both pass
+#   BAD  self-signed cert for example.com: stage I fails
+# and without STARTTLS on PLAIN:2525 and PLAIN:PPORT (plain-text cases).
+# The addresses are 127.A.B.x with A.B chosen at random, the ports free
+# ones, so parallel runs do not meet.  DNS never goes to the system
+# resolver: ESA_NAMESERVER points at the test's unbound, and no client is
+# given a name it would have to resolve.
+#
+# Clients: openssl s_client, curl, swaks (Net::SSLeay), Python smtplib,
+# s-nail, and build/progs/esa_client (tests/progs/esa_client.c: Postfix's
+# way of deciding from SSL_get_verify_result, threads, fork, non-blocking,
+# its own BIO).  Each check asserts the program's outcome, the mailbox,
+# and the fields of the JSON log lines (parsed with /usr/bin/python3).
+#
+# Prints one line per check and "shim: N passed, M failed[, K skipped]";
+# exits non-zero on any failure, 77 when the servers cannot run here.
+# KEEP=1 keeps the temporary directory.
+
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SHIM=$ROOT/build/esashim.so
+CLIENT=$ROOT/build/progs/esa_client
+ESA_RUN=$ROOT/scripts/esa-run
+PY=/usr/bin/python3
+passed=0
+failed=0
+skipped=0
+why=
+
+unset LD_PRELOAD	# never the ASan runtime or anything else under curl
+for v in $(env | sed -n 's/^\(ESA_[A-Z_]*\)=.*/\1/p'); do
+	case $v in ESA_TEST_* | ESA_SUITE_*) ;; *) unset "$v" ;; esac
+done
+
+if [ ! -f "$SHIM" ]; then
+	echo "shim: $SHIM not built (run make)" >&2
+	exit 1
+fi
+env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$ROOT" shim-progs >/dev/null ||
+	{ echo "shim: cannot build $CLIENT" >&2; exit 1; }
+for tool in openssl "$PY" /usr/sbin/unbound; do
+	if ! command -v "$tool" >/dev/null 2>&1; then
+		echo "shim: skipped: $tool is not installed"
+		exit 77
+	fi
+done
+if ! "$PY" -c 'import aiosmtpd' 2>/dev/null; then
+	echo "shim: skipped: python3-aiosmtpd is not installed"
+	exit 77
+fi
+
+# shellcheck source=lib/servers.sh
+. "$ROOT/tests/lib/servers.sh"
+srv_init
+T=$SRV_DIR/t
+mkdir -p "$T/home"
+
+# ---- servers ---------------------------------------------------------------
+
+NET=127.$((RANDOM % 200 + 20)).$((RANDOM % 250 + 1))
+REF=$NET.2 DOM=$NET.3 BAD=$NET.4 PLAIN=$NET.5
+export REF DOM BAD PLAIN
+
+srv_ca
+srv_cert ref '*.emailhosted.not' 'DNS:*.emailhosted.not' DNS:emailhosted.not
+srv_cert dom mx.example.com DNS:example.com DNS:mx.example.com
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	-keyout "$SRV_DIR/bad.key" -out "$SRV_DIR/bad.pem" -days 1 \
+	-subj /CN=mx.example.com -addext subjectAltName=DNS:example.com 2>/dev/null
+CA=$SRV_DIR/ca.pem
+
+DNSP=$(srv_port)
+srv_unbound "$DNSP" \
+	'local-zone: "example.com." static' \
+	'local-data: "example.com. 300 IN MX 10 mx01.subd.emailhosted.not."' \
+	'local-data: "example.com. 300 IN MX 20 mx02.subd.emailhosted.not."' \
+	"local-data: \"mx.example.com. 300 IN A $DOM\"" \
+	'local-zone: "emailhosted.not." static' \
+	"local-data: \"mx01.subd.emailhosted.not. 300 IN A $REF\"" \
+	"local-data: \"mx02.subd.emailhosted.not. 300 IN A $NET.6\"" \
+	"local-data: \"mx0a.emailhosted.not. 300 IN A $REF\"" \
+	"local-data-ptr: \"$REF 300 mx0a.emailhosted.not.\"" \
+	"local-data-ptr: \"$DOM 300 mx.example.com.\"" || exit 77
+
+# smtp ADDR PORT NAME [--no-starttls] - a server with a Maildir that works
+smtp() {
+	srv_smtp "$@" || { echo "shim: skipped: aiosmtpd did not start on $1:$2"; exit 77; }
+	mkdir -p "$SRV_DIR/mail-$2/tmp" "$SRV_DIR/mail-$2/new" "$SRV_DIR/mail-$2/cur"
+}
+PREF=$(srv_port) PDOM=$(srv_port) PBAD=$(srv_port) PPORT=$(srv_port)
+export PREF PDOM PBAD PPORT
+smtp "$REF" "$PREF" ref
+smtp "$DOM" "$PDOM" dom
+smtp "$BAD" "$PBAD" bad
+smtp "$PLAIN" 2525 - --no-starttls
+smtp "$PLAIN" "$PPORT" - --no-starttls
+
+# The environment every shim run starts from.
+BASE=(ESA_NAMESERVER="127.0.0.1:$DNSP" ESA_CAFILE="$CA"
+	ESA_RECIPIENT_DOMAIN=example.com ESA_LOG="$T/log")
+
+printf 'Subject: esashim test\r\n\r\nhello\r\n' >"$T/msg"
+printf 'EHLO client.test\nMAIL FROM:<a@client.test>\nRCPT TO:<c@example.com>\nDATA\nSubject: s_client\n\nhello\n.\nQUIT\n' >"$T/dialog"
+
+# ---- helpers ---------------------------------------------------------------
+
+# note PROBLEM - remember why the current check fails
+note() { why="$why; $1"; }
+
+# shimrun [VAR=VALUE...] -- COMMAND... - the command under the shim, with
+# BASE and the given variables; stdin from $STDIN (default /dev/null);
+# stdout in $T/out, stderr in $T/err, exit status in rc, log in $T/log
+shimrun() {
+	local vars=()
+	while [ "$1" != "--" ]; do vars+=("$1"); shift; done
+	shift
+	: >"$T/log"
+	mails_before
+	env "${BASE[@]}" "${vars[@]}" HOME="$T/home" LD_PRELOAD="$SHIM" \
+		timeout 30 "$@" <"${STDIN:-/dev/null}" >"$T/out" 2>"$T/err"
+	rc=$?
+}
+
+# plainrun COMMAND... - the same command without the shim: $T/out0,
+# $T/err0, rc0
+plainrun() {
+	HOME="$T/home" timeout 30 "$@" <"${STDIN:-/dev/null}" >"$T/out0" 2>"$T/err0"
+	rc0=$?
+}
+
+# mails_before - remember how many messages each mailbox holds
+mails_before() {
+	local p
+	for p in "$PREF" "$PDOM" "$PBAD" 2525 "$PPORT"; do
+		eval "m_$p=\$(ls \"\$SRV_DIR/mail-$p/new\" | wc -l)"
+	done
+}
+
+# mails PORT - messages delivered to PORT since the run began
+mails() {
+	local now before
+	now=$(ls "$SRV_DIR/mail-$1/new" | wc -l)
+	eval "before=\$m_$1"
+	echo $((now - before))
+}
+
+want_rc() { [ "$rc" -eq "$1" ] || note "exit $rc, want $1"; }
+want_fail() { [ "$rc" -ne 0 ] || note "exit 0, want a failure"; }
+# want_sane - failed or not, the program ended normally (no signal, no
+# timeout): the shim never crashes it
+want_sane() { [ "$rc" -lt 124 ] || note "exit $rc: killed or timed out"; }
+want_delivered() { [ "$(mails "$1")" -ge "${2:-1}" ] || note "no message in mail-$1"; }
+want_not_delivered() { [ "$(mails "$1")" -eq 0 ] || note "a message arrived in mail-$1"; }
+want_out() { grep -qF -- "$1" "$T/out" || note "stdout lacks '$1'"; }
+want_err() { grep -qF -- "$1" "$T/err" || note "stderr lacks '$1'"; }
+want_no_stdout() { [ ! -s "$T/out" ] || note "stdout not empty: $(head -c 80 "$T/out")"; }
+want_same_stdout() { cmp -s "$T/out0" "$T/out" || note "stdout differs from the run without the shim"; }
+
+# want_log EXPR - a Python expression over the log: L every line, h the
+# handshake lines, p the plain-text lines, E the environment; every line
+# must be one JSON object
+want_log() {
+	"$PY" - "$T/log" "$1" <<'PY' 2>>"$T/pyerr" || note "log: $1"
+import json, os, sys
+L = [json.loads(line) for line in open(sys.argv[1], encoding="utf-8")]
+h = [x for x in L if x.get("event") == "handshake"]
+p = [x for x in L if x.get("event") == "plaintext"]
+E = os.environ
+sys.exit(0 if eval(sys.argv[2]) else 1)
+PY
+}
+
+# want_line DECISION TLS PEER PORT ENFORCE - exactly one handshake line,
+# with these members and every member SPEC 8.5 names
+want_line() {
+	want_log "len(h) == 1 and h[0]['decision'] == '$1' and h[0]['tls'] == '$2' \
+and h[0]['peer'] == '$3' and h[0]['port'] == $4 and h[0]['enforce'] == '$5' \
+and h[0]['recipient_domain'] == 'example.com' and h[0]['pid'] > 0 \
+and all(k in h[0] for k in ('ts', 'program', 'sni', 'recipient_source', \
+'chain', 'stock', 'verify', 'hosted', 'dns', 'elapsed_us')) \
+and set(h[0]['chain']) >= {'ok', 'error', 'depth'} and set(h[0]['stock']) >= {'host', 'ok'}"
+}
+
+# want_reference - the verdicts of SPEC 7 on the REF server
+want_reference() {
+	want_log "h[0]['chain']['ok'] and h[0]['verify']['pass'] and \
+h[0]['verify']['source'] == 'ptr' and h[0]['verify']['reference'] == 'mx0a.emailhosted.not' \
+and not h[0]['hosted']['pass'] and \
+any(t['reference'] == 'mx01.subd.emailhosted.not' and t['source'] == 'mx' for t in h[0]['hosted']['tried']) \
+and any(q['type'] == 'PTR' for q in h[0]['dns'])"
+}
+
+# check NAME - print the verdict of the current check and start the next
+check() {
+	if [ -z "$why" ]; then
+		passed=$((passed + 1))
+		echo "ok   $1"
+	else
+		failed=$((failed + 1))
+		echo "FAIL $1${why}"
+		if [ -n "${VERBOSE:-}" ]; then
+			sed 's/^/  out: /' "$T/out" | head -n 20
+			sed 's/^/  err: /' "$T/err" | head -n 20
+			cut -c1-300 "$T/log" | sed 's/^/  log: /'
+		fi
+	fi
+	why=
+}
+
+# skip NAME REASON
+skip() {
+	skipped=$((skipped + 1))
+	echo "skip $1 ($2)"
+	why=
+}
+
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# ---- the clients -------------------------------------------------------------
+
+mkdir -p "$T/bin"
+printf 'hello\n' >"$T/body"
+# s_client ADDR PORT [OPTIONS...] - openssl s_client delivering one message
+cat >"$T/bin/s_client" <<SH
+#!/bin/sh
+a=\$1 p=\$2
+shift 2
+exec openssl s_client -quiet -crlf -starttls smtp -connect "\$a:\$p" "\$@" <"$T/dialog"
+SH
+# snail ADDR PORT - s-nail sending one message, its own name check off
+cat >"$T/bin/snail" <<SH
+#!/bin/sh
+exec s-nail -n -Sv15-compat -Sttycharset=utf-8 -S "mta=smtp://\$1:\$2" \\
+	-S smtp-use-starttls -S smtp-auth=none -S tls-verify=ignore -S nosave \\
+	-S hostname=client.test -s subj -r a@client.test c@example.com <"$T/body"
+SH
+# pysmtp ADDR PORT MODE [NAME [CAFILE]] - Python smtplib sending one
+# message: MODE tls (verify against CAFILE, server name NAME), tls-none
+# (CERT_NONE), plain (no STARTTLS)
+cat >"$T/pysmtp.py" <<'PY'
+import smtplib, ssl, sys
+addr, port, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+name = sys.argv[4] if len(sys.argv) > 4 else addr
+s = smtplib.SMTP(local_hostname="client.test")
+s.connect(addr, port)
+s._host = name     # the name starttls() checks and sends as SNI
+try:
+    if mode != "plain":
+        if mode == "tls":
+            ctx = ssl.create_default_context(cafile=sys.argv[5])
+        else:
+            ctx = ssl._create_unverified_context()
+        s.starttls(context=ctx)
+    s.sendmail("a@client.test", ["c@example.com"], "Subject: python\r\n\r\nhello\r\n")
+    s.quit()
+    print("sent")
+except (OSError, smtplib.SMTPException) as e:
+    print("failed:", type(e).__name__)
+    sys.exit(3)
+PY
+cat >"$T/bin/pysmtp" <<SH
+#!/bin/sh
+exec $PY "$T/pysmtp.py" "\$@"
+SH
+chmod +x "$T/bin/s_client" "$T/bin/snail" "$T/bin/pysmtp"
+S_CLIENT=$T/bin/s_client SNAIL=$T/bin/snail PYSMTP=$T/bin/pysmtp
+swaks_args() { # ADDR PORT
+	echo "--server $1 --port $2 --to c@example.com --from a@client.test --helo client.test --data Subject:_swaks\n\nhello\n"
+}
+
+# ---- 1. openssl s_client ------------------------------------------------------
+
+shimrun ESA_TLS=required-verify -- "$S_CLIENT" "$REF" "$PREF"
+want_rc 0
+want_delivered "$PREF"
+want_line accept required-verify "$REF" "$PREF" esa
+want_reference
+want_err "depth=0 CN = *.emailhosted.not"	# its own callback still runs
+want_log "h[0]['program'] == 'openssl' and h[0]['recipient_source'] == 'env'"
+check "s_client: reference cert, required-verify: accepted, delivered (PTR), own callback called"
+
+shimrun ESA_TLS=required-verify-hosted -- "$S_CLIENT" "$REF" "$PREF"
+want_fail
+want_not_delivered "$PREF"
+want_line reject required-verify-hosted "$REF" "$PREF" esa
+want_reference
+want_err "certificate verify failed"
+check "s_client: reference cert, required-verify-hosted: refused, not delivered"
+
+plainrun "$S_CLIENT" "$REF" "$PREF" -CAfile "$CA" -verify_hostname example.com
+shimrun ESA_TLS=6 ESA_ENFORCE=observe -- "$S_CLIENT" "$REF" "$PREF" -CAfile "$CA" -verify_hostname example.com
+want_rc "$rc0"
+want_same_stdout
+cmp -s "$T/err0" "$T/err" || note "stderr differs from the run without the shim"
+want_delivered "$PREF"
+want_line reject required-verify-hosted "$REF" "$PREF" observe
+want_log "h[0]['stock'] == {'host': 'example.com', 'ok': False} and h[0]['verify']['pass'] and not h[0]['hosted']['pass']"
+check "s_client: observe: stdout and stderr as without the shim; log has both verdicts and stock"
+
+shimrun ESA_TLS=6 -- "$S_CLIENT" "$DOM" "$PDOM"
+want_rc 0
+want_delivered "$PDOM"
+want_line accept required-verify-hosted "$DOM" "$PDOM" esa
+want_log "h[0]['verify']['pass'] and h[0]['hosted']['pass'] and h[0]['verify']['source'] == 'recipient-domain' and h[0]['hosted']['source'] == 'recipient-domain'"
+check "s_client: cert naming the recipient domain: both pass, delivered"
+
+shimrun ESA_TLS=5 -- "$S_CLIENT" "$BAD" "$PBAD"
+want_fail
+want_not_delivered "$PBAD"
+want_line reject required-verify "$BAD" "$PBAD" esa
+want_log "not h[0]['chain']['ok'] and h[0]['chain']['error']"
+check "s_client: untrusted cert: refused (stage I), not delivered"
+
+# ---- 2. curl -----------------------------------------------------------------
+
+if have curl; then
+	CURL_SEND=(--mail-from a@client.test --mail-rcpt c@example.com -T "$T/msg")
+	shimrun ESA_TLS=required-verify -- curl --ssl-reqd -sS -k "${CURL_SEND[@]}" "smtp://$REF:$PREF"
+	want_rc 0
+	want_delivered "$PREF"
+	want_line accept required-verify "$REF" "$PREF" esa
+	want_reference
+	want_log "h[0]['program'] == 'curl'"
+	check "curl -k: reference cert, required-verify: accepted, delivered; peer and port from curl's own BIO"
+
+	shimrun ESA_TLS=required-verify-hosted -- curl --ssl-reqd -sS -k "${CURL_SEND[@]}" "smtp://$REF:$PREF"
+	want_rc 60
+	want_not_delivered "$PREF"
+	want_line reject required-verify-hosted "$REF" "$PREF" esa
+	check "curl -k: reference cert, required-verify-hosted: refused (exit 60), not delivered"
+
+	W=(-w '%{ssl_verify_result} %{exitcode}\n')
+	plainrun curl --ssl-reqd -sS -k "${W[@]}" "${CURL_SEND[@]}" "smtp://$REF:$PREF"
+	shimrun ESA_TLS=6 ESA_ENFORCE=observe -- curl --ssl-reqd -sS -k "${W[@]}" "${CURL_SEND[@]}" "smtp://$REF:$PREF"
+	want_rc "$rc0"
+	want_same_stdout
+	want_delivered "$PREF"
+	want_line reject required-verify-hosted "$REF" "$PREF" observe
+	check "curl: observe: same stdout and exit as without the shim, delivered; log says ESA would refuse"
+
+	# no ESA_RECIPIENT_DOMAIN: the SNI curl sends is the recipient domain
+	shimrun ESA_TLS=6 ESA_RECIPIENT_DOMAIN= -- curl --ssl-reqd -sS --cacert "$CA" \
+		--resolve "example.com:$PDOM:$DOM" "${CURL_SEND[@]}" "smtp://example.com:$PDOM"
+	want_rc 0
+	want_delivered "$PDOM"
+	want_line accept required-verify-hosted "$DOM" "$PDOM" esa
+	want_log "h[0]['recipient_source'] == 'sni' and h[0]['sni'] == 'example.com' and h[0]['hosted']['pass']"
+	check "curl --cacert, name via SNI: recipient domain from SNI, both pass, delivered"
+
+	shimrun ESA_TLS=5 -- curl --ssl-reqd -sS -k "${CURL_SEND[@]}" "smtp://$BAD:$PBAD"
+	want_fail
+	want_not_delivered "$PBAD"
+	want_line reject required-verify "$BAD" "$PBAD" esa
+	want_log "not h[0]['chain']['ok']"
+	check "curl -k: untrusted cert, required-verify: refused, not delivered"
+
+	shimrun ESA_TLS=preferred-verify -- curl --ssl-reqd -sS -k "${CURL_SEND[@]}" "smtp://$BAD:$PBAD"
+	want_rc 0
+	want_delivered "$PBAD"
+	want_line accept preferred-verify "$BAD" "$PBAD" esa
+	want_log "not h[0]['chain']['ok']"
+	check "curl -k: untrusted cert, preferred-verify: delivered encrypted, failure logged"
+else
+	skip "curl" "curl is not installed"
+fi
+
+# ---- 3. swaks (Net::SSLeay, libssl dlopen'ed by Perl) -------------------------
+
+if have swaks; then
+	# shellcheck disable=SC2046
+	shimrun ESA_TLS=required-verify -- swaks --tls --tls-verify --tls-ca-path "$CA" $(swaks_args "$REF" "$PREF")
+	want_rc 0
+	want_delivered "$PREF"
+	want_line accept required-verify "$REF" "$PREF" esa
+	want_reference
+	check "swaks --tls-verify: reference cert, required-verify: accepted, delivered"
+
+	# swaks' own check (the chain only) passes; ESA's Hosted rule does not
+	# shellcheck disable=SC2046
+	shimrun ESA_TLS=required-verify-hosted -- swaks --tls --tls-verify --tls-ca-path "$CA" $(swaks_args "$REF" "$PREF")
+	want_fail
+	want_sane
+	want_not_delivered "$PREF"
+	want_line reject required-verify-hosted "$REF" "$PREF" esa
+	want_err "TLS startup failed"
+	check "swaks --tls-verify: reference cert, required-verify-hosted: refused, not delivered"
+
+	# shellcheck disable=SC2046
+	plainrun swaks --tls $(swaks_args "$REF" "$PREF")
+	# shellcheck disable=SC2046
+	shimrun ESA_TLS=6 ESA_ENFORCE=observe -- swaks --tls $(swaks_args "$REF" "$PREF")
+	want_rc "$rc0"
+	want_same_stdout
+	want_delivered "$PREF"
+	want_line reject required-verify-hosted "$REF" "$PREF" observe
+	check "swaks (verifies nothing): observe: same stdout as without the shim, delivered"
+
+	# shellcheck disable=SC2046
+	shimrun ESA_TLS=5 -- swaks --tls $(swaks_args "$BAD" "$PBAD")
+	want_fail
+	want_not_delivered "$PBAD"
+	want_line reject required-verify "$BAD" "$PBAD" esa
+	want_log "not h[0]['chain']['ok']"
+	check "swaks (verifies nothing): untrusted cert: stage I with ESA_CAFILE refuses it"
+else
+	skip "swaks" "swaks is not installed"
+fi
+
+# ---- 4. Python smtplib (_ssl dlopen'ed) ---------------------------------------
+
+shimrun ESA_TLS=required-verify ESA_RECIPIENT_DOMAIN= -- "$PYSMTP" "$REF" "$PREF" tls example.com "$CA"
+want_rc 0
+want_out sent
+want_delivered "$PREF"
+want_line accept required-verify "$REF" "$PREF" esa
+want_reference
+want_log "h[0]['recipient_source'] == 'host' and h[0]['stock'] == {'host': 'example.com', 'ok': False}"
+check "python: cert fails Python's own name check, passes ESA: accepted; recipient from its host name"
+
+shimrun ESA_TLS=required-verify-hosted -- "$PYSMTP" "$REF" "$PREF" tls example.com "$CA"
+want_rc 3
+want_not_delivered "$PREF"
+want_line reject required-verify-hosted "$REF" "$PREF" esa
+check "python: reference cert, required-verify-hosted: refused, not delivered"
+
+plainrun "$PYSMTP" "$REF" "$PREF" tls example.com "$CA"
+shimrun ESA_TLS=5 ESA_ENFORCE=observe -- "$PYSMTP" "$REF" "$PREF" tls example.com "$CA"
+want_rc "$rc0"
+want_same_stdout
+want_not_delivered "$PREF"
+want_line accept required-verify "$REF" "$PREF" observe
+want_log "h[0]['stock']['ok'] is False"
+check "python: observe: Python still refuses as without the shim; log says ESA would accept"
+
+shimrun ESA_TLS=6 -- "$PYSMTP" "$DOM" "$PDOM" tls example.com "$CA"
+want_rc 0
+want_delivered "$PDOM"
+want_line accept required-verify-hosted "$DOM" "$PDOM" esa
+want_log "h[0]['stock'] == {'host': 'example.com', 'ok': True} and h[0]['hosted']['pass'] and h[0]['verify']['pass']"
+check "python: cert naming the recipient domain: both pass, stock passes too, delivered"
+
+shimrun ESA_TLS=5 -- "$PYSMTP" "$BAD" "$PBAD" tls-none example.com
+want_rc 3
+want_not_delivered "$PBAD"
+want_line reject required-verify "$BAD" "$PBAD" esa
+check "python CERT_NONE: untrusted cert: refused"
+
+# ---- 5. s-nail ---------------------------------------------------------------
+
+if have s-nail; then
+	shimrun ESA_TLS=required-verify -- "$SNAIL" "$REF" "$PREF"
+	want_rc 0
+	want_delivered "$PREF"
+	want_line accept required-verify "$REF" "$PREF" esa
+	want_reference
+	check "s-nail: reference cert, required-verify: accepted, delivered"
+
+	shimrun ESA_TLS=required-verify-hosted -- "$SNAIL" "$REF" "$PREF"
+	want_fail
+	want_sane
+	want_not_delivered "$PREF"
+	want_line reject required-verify-hosted "$REF" "$PREF" esa
+	[ ! -e "$T/home/dead.letter" ] || note "s-nail left dead.letter"
+	check "s-nail: reference cert, required-verify-hosted: refused, not delivered"
+else
+	skip "s-nail" "s-nail is not installed"
+fi
+
+cat >"$T/aio.py" <<'PY'
+import asyncio, ssl, sys
+async def main():
+    r, w = await asyncio.open_connection(sys.argv[1], int(sys.argv[2]))
+    await r.readline()
+    w.write(b"EHLO client.test\r\n")
+    while (await r.readline())[3:4] != b" ":
+        pass
+    w.write(b"STARTTLS\r\n")
+    await r.readline()
+    try:
+        await w.start_tls(ssl._create_unverified_context(), server_hostname="example.com")
+        print("tls ok")
+    except ssl.SSLError as e:
+        print("tls failed")
+        sys.exit(3)
+asyncio.run(main())
+PY
+shimrun ESA_TLS=required-verify -- "$PY" "$T/aio.py" "$REF" "$PREF"
+want_rc 0
+want_out "tls ok"
+want_line accept required-verify "$REF" "$PREF" esa
+want_reference
+check "python asyncio (memory BIOs): peer found by its ClientHello, PTR step passes"
+
+# ---- 6. esa_client: Postfix's way, threads, fork, non-blocking ---------------
+
+plainrun "$CLIENT" --verify --cafile "$CA" --cb --host example.com --mail "$REF" "$PREF"
+shimrun ESA_TLS=5 -- "$CLIENT" --verify --cafile "$CA" --cb --host example.com --mail "$REF" "$PREF"
+[ "$rc0" -ne 0 ] && grep -q 'verify=62' "$T/out0" || note "without the shim: $(cat "$T/out0")"
+want_rc 0
+want_out "handshake ok verify=0 cb=3 mail=ok"
+want_delivered "$PREF"
+want_line accept required-verify "$REF" "$PREF" esa
+want_log "h[0]['stock'] == {'host': 'example.com', 'ok': False}"
+check "SSL_get_verify_result (Postfix style): X509_V_OK under ESA, own callback called, delivered"
+
+shimrun ESA_TLS=6 -- "$CLIENT" --verify --cafile "$CA" --cb --host example.com --mail "$REF" "$PREF"
+want_rc 1
+want_out "handshake failed verify=62"
+want_not_delivered "$PREF"
+check "SSL_get_verify_result (Postfix style): required-verify-hosted: refused"
+
+shimrun ESA_TLS=5 -- "$CLIENT" --nonblock --no-fd --late-verify --cb --mail "$REF" "$PREF"
+want_rc 0
+want_out "handshake ok verify=0 cb=2 mail=ok"
+want_line accept required-verify "$REF" "$PREF" esa
+want_reference
+check "non-blocking, own BIO (no fd), SSL_set_verify after connect state: one line, peer learned"
+
+shimrun ESA_TLS=5 -- "$CLIENT" --threads 8 --cb --mail "$REF" "$PREF"
+want_rc 0
+[ "$(grep -c 'handshake ok verify=0 cb=2 mail=ok' "$T/out")" -eq 8 ] || note "not 8 good connections"
+want_delivered "$PREF" 8
+want_log "len(h) == 8 and all(x['decision'] == 'accept' and x['verify']['pass'] for x in h)"
+check "8 threads at once: 8 accepted, 8 delivered, 8 log lines"
+
+shimrun ESA_TLS=6 -- "$CLIENT" --fork 3 --cb "$REF" "$PREF"
+want_rc 1
+[ "$(grep -c 'handshake failed' "$T/out")" -eq 4 ] || note "not 4 refused connections"
+want_log "len(h) == 4 and len({x['pid'] for x in h}) == 4 and all(x['decision'] == 'reject' for x in h)"
+check "fork: parent and 3 children each refused and logged under their own pid"
+
+# ---- 6b. Postfix's TLS client (posttls-finger shares smtp(8)'s tls_client.c) --
+
+if [ -x /usr/sbin/posttls-finger ]; then
+	mkdir -p "$T/pf"
+	: >"$T/pf/main.cf"
+	PTF=(env MAIL_CONFIG="$T/pf" /usr/sbin/posttls-finger -c -l secure -F "$CA" "[$REF]:$PREF" example.com)
+	plainrun "${PTF[@]}"
+	# it drops privileges after reading its CA file: log to stderr
+	shimrun ESA_TLS=required-verify ESA_LOG=stderr -- "${PTF[@]}"
+	grep -q 'Untrusted TLS connection established' "$T/out0" "$T/err0" || note "without the shim: not 'Untrusted'"
+	grep -q 'Verified TLS connection established' "$T/out" "$T/err" || note "under the shim: not 'Verified'"
+	grep -q '^esashim:' "$T/err" && note "a configuration error: $(grep '^esashim:' "$T/err")"
+	grep '^{' "$T/err" >"$T/log"
+	want_line accept required-verify "$REF" "$PREF" esa
+	want_reference
+	check "posttls-finger (Postfix's TLS client): untrusted by its own name check, Verified under ESA"
+
+	shimrun ESA_TLS=required-verify-hosted ESA_LOG=stderr -- "${PTF[@]}"
+	grep -q 'TLS connection established' "$T/out" "$T/err" && note "a TLS connection was established"
+	grep '^{' "$T/err" >"$T/log"
+	want_line reject required-verify-hosted "$REF" "$PREF" esa
+	check "posttls-finger (Postfix's TLS client): required-verify-hosted: refused"
+else
+	skip "posttls-finger" "postfix is not installed"
+fi
+
+# ---- 6c. session resumption: under esa every handshake is verified -----------
+
+RECON=(openssl s_client -tls1_2 -reconnect -starttls smtp -connect "$REF:$PREF")
+plainrun "${RECON[@]}"
+shimrun ESA_TLS=5 -- "${RECON[@]}"
+[ "$(grep -c '^Reused,' "$T/out0")" -ge 1 ] || note "no resumption without the shim, nothing to test"
+[ "$(grep -c '^New,' "$T/out")" -eq 6 ] && ! grep -q '^Reused,' "$T/out" || note "a session was resumed under esa"
+want_log "len(h) == 6 and all(x['decision'] == 'accept' for x in h)"
+check "s_client -reconnect: under esa no resumption, 6 verified handshakes, 6 lines"
+
+shimrun ESA_TLS=5 ESA_ENFORCE=observe -- "${RECON[@]}"
+[ "$(grep -cE '^(New|Reused),' "$T/out0")" = "$(grep -cE '^(New|Reused),' "$T/out")" ] &&
+	[ "$(grep -c '^Reused,' "$T/out0")" = "$(grep -c '^Reused,' "$T/out")" ] || note "resumption differs from the run without the shim"
+want_log "len(h) == 1"
+check "s_client -reconnect: under observe resumption as without the shim, one line"
+
+cat >"$T/resume.py" <<'PY'
+import smtplib, ssl, sys
+ctx = ssl._create_unverified_context()
+ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+sess = None
+for i in range(3):
+    s = smtplib.SMTP(local_hostname="client.test")
+    s.connect(sys.argv[1], int(sys.argv[2]))
+    s.ehlo()
+    s.putcmd("STARTTLS")
+    s.getreply()
+    s.sock = ctx.wrap_socket(s.sock, server_hostname="example.com", session=sess)
+    s.file = None
+    s.ehlo()
+    print(i, "reused" if s.sock.session_reused else "new")
+    sess = s.sock.session
+    s.quit()
+PY
+plainrun "$PY" "$T/resume.py" "$REF" "$PREF"
+shimrun ESA_TLS=5 -- "$PY" "$T/resume.py" "$REF" "$PREF"
+grep -q reused "$T/out0" || note "no resumption without the shim, nothing to test"
+want_rc 0
+[ "$(grep -c new "$T/out")" -eq 3 ] || note "a session was resumed under esa: $(tr '\n' ' ' <"$T/out")"
+want_log "len(h) == 3"
+check "python session= (SSL_set_session): under esa the offer is dropped, 3 verified handshakes"
+
+# ---- 7. trust stores, routes, destinations, SPEC 5's settings ---------------
+
+if have curl; then
+	shimrun ESA_TLS=5 ESA_CAFILE= -- curl --ssl-reqd -sS -k "${CURL_SEND[@]}" "smtp://$DOM:$PDOM"
+	want_rc 60
+	want_not_delivered "$PDOM"
+	want_line reject required-verify "$DOM" "$PDOM" esa
+	want_log "h[0]['chain']['error'] == 'unable to get local issuer certificate' and h[0]['verify']['pass']"
+	check "curl -k without ESA_CAFILE: stage I against the system store (test CA unknown there): refused"
+
+	mkdir -p "$T/capath"
+	cp "$CA" "$T/capath/"
+	openssl rehash "$T/capath" 2>/dev/null || c_rehash "$T/capath" >/dev/null 2>&1
+	shimrun ESA_TLS=6 ESA_CAFILE= ESA_CAPATH="$T/capath" -- curl --ssl-reqd -sS -k "${CURL_SEND[@]}" "smtp://$DOM:$PDOM"
+	want_rc 0
+	want_delivered "$PDOM"
+	want_line accept required-verify-hosted "$DOM" "$PDOM" esa
+	check "curl -k with ESA_CAPATH: stage I against that directory: accepted"
+
+	shimrun ESA_TLS=5 ESA_RECIPIENT_DOMAIN= -- curl --ssl-reqd -sS -k "${CURL_SEND[@]}" "smtp://$REF:$PREF"
+	want_rc 60
+	want_not_delivered "$PREF"
+	want_log "len(h) == 1 and h[0]['decision'] == 'reject' and h[0]['recipient_domain'] is None \
+and 'no recipient domain' in h[0]['verify']['reason']"
+	check "no recipient domain at all (IP URL, no SNI): fails closed, says why"
+
+	shimrun ESA_TLS=6 ESA_ROUTES=mx0a.emailhosted.not -- curl --ssl-reqd -sS -k "${CURL_SEND[@]}" "smtp://$REF:$PREF"
+	want_rc 0
+	want_delivered "$PREF"
+	want_line accept required-verify-hosted "$REF" "$PREF" esa
+	want_log "h[0]['hosted']['pass'] and h[0]['hosted']['source'] == 'route' and h[0]['hosted']['reference'] == 'mx0a.emailhosted.not'"
+	check "ESA_ROUTES: Hosted passes through the route that leads to the peer (SPEC 4.2 step 2)"
+
+	printf '[destinations]\ndefault tls=preferred\nexample.com tls=required-verify-hosted\n[routes]\nexample.com mx0a.emailhosted.not\n' >"$T/dest.conf"
+	shimrun ESA_RECIPIENT_DOMAIN= ESA_CONFIG="$T/dest.conf" -- curl --ssl-reqd -sS -k \
+		--resolve "mx0a.emailhosted.not:$PREF:$REF" "${CURL_SEND[@]}" "smtp://mx0a.emailhosted.not:$PREF"
+	want_rc 0
+	want_delivered "$PREF"
+	want_line accept required-verify-hosted "$REF" "$PREF" esa
+	want_log "h[0]['recipient_source'] == 'config-route' and h[0]['via'] == 'mx0a.emailhosted.not' and h[0]['hosted']['source'] == 'route'"
+	check "ESA_CONFIG: the route host curl asked for maps to its domain and setting; accepted"
+fi
+
+shimrun ESA_TLS=required -- "$CLIENT" --cb --mail "$BAD" "$PBAD"
+want_rc 0
+want_out "handshake ok verify=0"
+want_delivered "$PBAD"
+want_line accept required "$BAD" "$PBAD" esa
+check "required (3): untrusted cert delivered encrypted, SSL_get_verify_result X509_V_OK (SPEC 5)"
+
+shimrun ESA_TLS=preferred-verify -- "$CLIENT" --cb --mail "$BAD" "$PBAD"
+want_rc 1
+grep -qE 'handshake ok verify=[1-9]' "$T/out" || note "verify result not kept: $(cat "$T/out")"
+want_line accept preferred-verify "$BAD" "$PBAD" esa
+check "preferred-verify (4): handshake accepted, SSL_get_verify_result keeps the failure (SPEC 5)"
+
+# ---- 8. plain text on SMTP ports (SPEC 5) ------------------------------------
+
+for tls in required required-verify required-verify-hosted; do
+	shimrun ESA_TLS=$tls -- "$PYSMTP" "$PLAIN" 2525 plain
+	want_rc 3
+	want_out "failed: SMTPServerDisconnected"
+	want_not_delivered 2525
+	want_log "len(p) == 1 and p[0]['decision'] == 'reject' and p[0]['port'] == 2525 \
+and p[0]['peer'] == E['PLAIN'] and p[0]['tls'] == '$tls' and 'requires' in p[0]['reason'] and not h"
+	check "python plain text, $tls: MAIL FROM stopped, not delivered, logged why"
+done
+if have swaks; then
+	# shellcheck disable=SC2046
+	shimrun ESA_TLS=required-verify -- swaks $(swaks_args "$PLAIN" 2525)
+	want_fail
+	want_sane
+	want_not_delivered 2525
+	want_log "len(p) == 1 and p[0]['decision'] == 'reject' and 'no TLS session' in p[0]['reason']"
+	check "swaks plain text, required-verify: MAIL FROM stopped, not delivered, logged why"
+	for tls in preferred preferred-verify; do
+		# shellcheck disable=SC2046
+		shimrun ESA_TLS=$tls -- swaks $(swaks_args "$PLAIN" 2525)
+		want_rc 0
+		want_delivered 2525
+		want_log "len(p) == 1 and p[0]['decision'] == 'accept' and p[0]['tls'] == '$tls'"
+		check "swaks plain text, $tls: delivered in clear, logged"
+	done
+fi
+# a raw client that goes on after the refusal: RCPT, DATA, the body
+cat >"$T/raw.pl" <<'PL'
+use strict;
+use IO::Socket::INET;
+use Errno;
+my $s = IO::Socket::INET->new(PeerAddr => $ARGV[0], PeerPort => $ARGV[1]) or die "connect: $!";
+my $b;
+sysread($s, $b, 4096);
+syswrite($s, "EHLO client.test\r\n");
+sysread($s, $b, 4096);
+my @r;
+for my $cmd ("MAIL FROM:<a\@client.test>\r\n", "RCPT TO:<c\@example.com>\r\n",
+	     "DATA\r\n", "Subject: secret\r\n\r\nsecret\r\n.\r\n") {
+	my $n = syswrite($s, $cmd);
+	push @r, defined $n ? "sent" : $!{EPERM} ? "EPERM" : "error";
+}
+alarm 5;		# the rest of earlier replies, then end of file
+my $n;
+1 while ($n = sysread($s, $b, 4096));
+print join(" ", @r), " read=", defined $n ? "eof" : "error", "\n";
+PL
+shimrun ESA_TLS=required-verify -- perl "$T/raw.pl" "$PLAIN" 2525
+want_rc 0
+want_out "EPERM EPERM EPERM EPERM read=eof"
+want_not_delivered 2525
+want_log "len(p) == 1 and p[0]['decision'] == 'reject'"
+check "after a stopped MAIL FROM every later write fails too (EPERM, no SIGPIPE), reads see EOF"
+
+shimrun ESA_TLS=preferred -- "$PYSMTP" "$PLAIN" 2525 plain
+want_rc 0
+want_delivered 2525
+check "python plain text, preferred: delivered"
+if have curl; then
+	shimrun ESA_TLS=required -- curl -sS "${CURL_SEND[@]}" "smtp://$PLAIN:2525"
+	want_rc 55
+	want_not_delivered 2525
+	want_log "len(p) == 1 and p[0]['decision'] == 'reject'"
+	check "curl plain text, required: send fails, not delivered"
+fi
+shimrun ESA_TLS=required-verify -- "$PYSMTP" "$PLAIN" "$PPORT" plain
+want_rc 0
+want_delivered "$PPORT"
+want_log "len(L) == 0"
+check "plain text on a port that is not an SMTP port: untouched"
+shimrun ESA_TLS=required-verify ESA_PORTS="$PPORT" -- "$PYSMTP" "$PLAIN" "$PPORT" plain
+want_rc 3
+want_not_delivered "$PPORT"
+want_log "len(p) == 1 and p[0]['port'] == int(E['PPORT'])"
+check "ESA_PORTS makes its ports the SMTP ports: MAIL FROM stopped there"
+shimrun ESA_TLS=required-verify ESA_ENFORCE=observe -- "$PYSMTP" "$PLAIN" 2525 plain
+want_rc 0
+want_delivered 2525
+want_log "len(p) == 1 and p[0]['decision'] == 'reject' and p[0]['enforce'] == 'observe'"
+check "observe: plain text goes through, the log says ESA would refuse it"
+
+# ---- 9. configuration errors --------------------------------------------------
+
+shimrun ESA_TLS=bogus ESA_LOG=stderr -- "$PYSMTP" "$DOM" "$PDOM" tls-none example.com
+want_rc 3
+want_sane
+want_not_delivered "$PDOM"
+[ "$(grep -c '^esashim:' "$T/err")" -eq 1 ] || note "not exactly one error line on stderr"
+grep '^esashim:' "$T/err" | grep -q 'ESA_TLS' || note "the error line does not name ESA_TLS"
+grep -v '^failed: ' "$T/out" | grep -q . && note "stdout has more than the program's line"
+check "ESA_TLS=bogus: one line on stderr naming ESA_TLS; a good cert is refused (fails closed)"
+
+shimrun ESA_TLS=bogus ESA_LOG=stderr -- "$CLIENT" --threads 4 "$DOM" "$PDOM"
+want_rc 1
+[ "$(grep -c '^esashim:' "$T/err")" -eq 1 ] || note "the error was not reported exactly once"
+[ "$(grep -c '^{' "$T/err")" -eq 4 ] || note "not 4 log lines"
+check "ESA_TLS=bogus with 4 threads: reported once, 4 refusals logged"
+
+for bad in ESA_ENFORCE=maybe ESA_PORTS=25,smtp ESA_NAMESERVER=nowhere ESA_DNS_FILE=/nonexistent \
+	ESA_CAFILE=/nonexistent ESA_CONFIG=/nonexistent ESA_ROUTES=bad..route \
+	ESA_RECIPIENT_DOMAIN=bad..domain ESA_LOG=/nonexistent/dir/log; do
+	shimrun ESA_TLS=preferred "$bad" -- "$CLIENT" "$DOM" "$PDOM"
+	want_rc 1
+	want_sane
+	[ "$(grep -c "^esashim: ${bad%%=*}" "$T/err")" -eq 1 ] || note "no single stderr line naming ${bad%%=*}: $(head -c 200 "$T/err")"
+	check "$bad: reported naming the variable, refused even under 'preferred'"
+done
+
+shimrun ESA_TLS=preferred ESA_CONFIG=/nonexistent -- "$PYSMTP" "$PLAIN" 2525 plain
+want_rc 3
+want_not_delivered 2525
+check "configuration error: plain text on an SMTP port is stopped too"
+
+# ---- 10. ESA_PORTS, log channels, programs without TLS -------------------------
+
+if have curl; then
+	shimrun ESA_TLS=6 ESA_PORTS="$PDOM" -- curl --ssl-reqd -sS -k "${CURL_SEND[@]}" "smtp://$REF:$PREF"
+	want_rc 0
+	want_delivered "$PREF"
+	want_log "len(L) == 0"
+	check "ESA_PORTS without the server's port: connection left alone (curl delivers, no line)"
+	shimrun ESA_TLS=6 ESA_PORTS="25,$PREF" -- curl --ssl-reqd -sS -k "${CURL_SEND[@]}" "smtp://$REF:$PREF"
+	want_rc 60
+	want_not_delivered "$PREF"
+	want_line reject required-verify-hosted "$REF" "$PREF" esa
+	check "ESA_PORTS with the server's port: verified and refused"
+fi
+plainrun "$CLIENT" --cb "$REF" "$PREF"
+shimrun ESA_TLS=6 ESA_PORTS="$PDOM" -- "$CLIENT" --cb "$REF" "$PREF"
+want_rc "$rc0"
+want_same_stdout
+want_log "len(L) == 0"
+check "ESA_PORTS: left-alone connection keeps the program's callback and verdict"
+
+shimrun ESA_LOG=stderr -- "$CLIENT" "$DOM" "$PDOM"
+want_rc 0
+[ "$(grep -c '^{"ts":' "$T/err")" -eq 1 ] || note "no JSON line on stderr"
+grep -q '^{' "$T/out" && note "a log line on stdout"
+check "ESA_LOG=stderr: the line on stderr, nothing on stdout"
+
+rm -f "$T/rel.log"
+(cd "$T" && env "${BASE[@]}" ESA_LOG=rel.log LD_PRELOAD="$SHIM" "$CLIENT" "$DOM" "$PDOM" >/dev/null 2>&1)
+[ "$(grep -c '"event":"handshake"' "$T/rel.log" 2>/dev/null)" = 1 ] || note "no line in the relative log file"
+check "ESA_LOG=FILE (relative): one line appended there"
+
+# syslog: a listener on /dev/log in a private mount namespace
+cat >"$T/syslog.sh" <<'SH'
+set -e
+T=$1
+shift
+mount --make-rprivate /
+mkdir -p "$T/olddev"
+mount --rbind /dev "$T/olddev"
+mount -t tmpfs -o mode=755 tmpfs /dev
+for n in null zero random urandom full tty; do
+	touch "/dev/$n"
+	mount --bind "$T/olddev/$n" "/dev/$n"
+done
+ln -s /proc/self/fd /dev/fd
+/usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind("/dev/log")
+open(sys.argv[1] + "/ready", "w").close()
+s.settimeout(5)
+with open(sys.argv[1] + "/syslog.txt", "wb") as f:
+    while True:
+        try:
+            d = s.recv(65536)
+        except socket.timeout:
+            break
+        f.write(d + b"\n")
+        f.flush()
+        if b"esa_client" in d:
+            break
+' "$T" &
+listener=$!
+for i in $(seq 100); do [ -e "$T/ready" ] && break; sleep 0.05; done
+"$@" && rc=0 || rc=$?
+wait "$listener" || true
+exit $rc
+SH
+rm -f "$T/ready" "$T/syslog.txt"
+if unshare -m true 2>/dev/null; then
+	shimrun ESA_LOG= -- unshare -m bash "$T/syslog.sh" "$T" "$CLIENT" "$DOM" "$PDOM"
+	want_rc 0
+	want_out "handshake ok"
+	grep -q '^{' "$T/out" && note "a log line on stdout"
+	"$PY" - "$T/syslog.txt" <<'PY' 2>>"$T/pyerr" || note "no mail.info JSON line in syslog"
+import json, re, sys
+for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
+    m = re.match(r"<(\d+)>.*?esa_client(?:\[\d+\])?: (\{.*\})$", line.strip())
+    if m and int(m.group(1)) == 2 * 8 + 6:      # LOG_MAIL | LOG_INFO
+        j = json.loads(m.group(2))
+        if j["event"] == "handshake" and j["decision"] == "accept":
+            sys.exit(0)
+sys.exit(1)
+PY
+	check "ESA_LOG unset: the line goes to syslog, facility mail, level info"
+else
+	skip "syslog listener" "unshare -m is not allowed here"
+fi
+shimrun ESA_LOG=syslog -- "$CLIENT" "$DOM" "$PDOM"
+want_rc 0
+want_out "handshake ok"
+grep -q '^{' "$T/out" "$T/err" && note "a log line on stdout or stderr"
+check "ESA_LOG=syslog (no /dev/log here): the program runs normally, nothing on stdout"
+
+for cmd in /bin/true "ls -d /" "$PY -c print(42)" "perl -e print(7)" "cat $T/body"; do
+	# shellcheck disable=SC2086
+	plainrun $cmd
+	# shellcheck disable=SC2086
+	shimrun ESA_TLS=bogus -- $cmd
+	want_rc "$rc0"
+	want_same_stdout
+	[ ! -s "$T/err" ] || note "stderr: $(head -c 100 "$T/err")"
+	check "no TLS at all ($cmd): runs as without the shim, even with a bad setting"
+done
+
+# ---- 11. scripts/esa-run -------------------------------------------------------
+
+if have curl; then
+	: >"$T/log"
+	mails_before
+	env ESA_NAMESERVER="127.0.0.1:$DNSP" ESA_SHIM="$SHIM" timeout 30 "$ESA_RUN" --tls required-verify-hosted \
+		--to example.com --cafile "$CA" --log "$T/log" -- curl --ssl-reqd -sS -k "${CURL_SEND[@]}" \
+		"smtp://$REF:$PREF" >"$T/out" 2>"$T/err"
+	rc=$?
+	want_rc 60
+	want_not_delivered "$PREF"
+	want_line reject required-verify-hosted "$REF" "$PREF" esa
+	[ ! -s "$T/out" ] || note "stdout not empty"
+	check "esa-run --tls --to --cafile --log -- curl: refused as under LD_PRELOAD, nothing printed"
+
+	: >"$T/log"
+	mails_before
+	env ESA_NAMESERVER="127.0.0.1:$DNSP" timeout 30 "$ESA_RUN" --shim "$SHIM" --observe --tls 6 \
+		--to example.com --cafile "$CA" --log "$T/log" -- curl --ssl-reqd -sS -k "${CURL_SEND[@]}" \
+		"smtp://$REF:$PREF" >"$T/out" 2>"$T/err"
+	rc=$?
+	want_rc 0
+	want_delivered "$PREF"
+	want_line reject required-verify-hosted "$REF" "$PREF" observe
+	check "esa-run --observe: curl delivers, the log has ESA's verdict"
+fi
+
+cc -static -o "$T/static" -x c - <<<'int main(void) { return 0; }' 2>/dev/null
+if [ -x "$T/static" ]; then
+	"$ESA_RUN" --shim "$SHIM" -- "$T/static" >"$T/out" 2>"$T/err"
+	rc=$?
+	want_rc 0
+	want_err "statically linked"
+	want_err "nothing will be verified"
+	"$ESA_RUN" --check -- "$T/static" >/dev/null 2>&1 && note "--check passed a static program"
+	check "esa-run: a statically linked program: said plainly, still run"
+else
+	skip "esa-run static" "cannot link a static program"
+fi
+if have wget; then
+	"$ESA_RUN" --check -- wget >"$T/out" 2>"$T/err"
+	rc=$?
+	want_rc 1
+	want_err "GnuTLS"
+	check "esa-run --check: wget (GnuTLS): not reachable, said plainly"
+fi
+for prog in curl openssl s-nail; do
+	have "$prog" || continue
+	"$ESA_RUN" --check -- "$prog" >"$T/out" 2>"$T/err"
+	rc=$?
+	want_rc 0
+	[ ! -s "$T/err" ] || note "stderr: $(cat "$T/err")"
+	check "esa-run --check: $prog links libssl.so.3: reachable, nothing said"
+done
+if have swaks; then
+	"$ESA_RUN" --check -- swaks >"$T/out" 2>"$T/err"
+	rc=$?
+	want_rc 0
+	want_err "loads OpenSSL at run time"
+	check "esa-run --check: swaks (a perl script): loads OpenSSL at run time"
+fi
+"$ESA_RUN" --tls sometimes -- true >/dev/null 2>"$T/err"
+rc=$?
+want_rc 2
+want_err "unknown TLS setting 'sometimes'"
+check "esa-run: a bad --tls is a usage error"
+
+# ---- summary -------------------------------------------------------------------
+
+rm -f "$T/home/dead.letter"
+if [ "$skipped" -gt 0 ]; then
+	echo "shim: $passed passed, $failed failed, $skipped skipped"
+else
+	echo "shim: $passed passed, $failed failed"
+fi
+[ "$failed" -eq 0 ]
