@@ -336,8 +336,8 @@ static int decide(SSL *ssl, struct esa_conn *c, X509_STORE_CTX *x)
 			ESA_MODE_HOSTED : ESA_MODE_VERIFY));
 	err = !failed ? X509_V_OK :
 	      !res->chain.ok ? res->chain.error : X509_V_ERR_HOSTNAME_MISMATCH;
-	if (!res->accept && err == X509_V_OK)
-		err = X509_V_ERR_APPLICATION_VERIFICATION;
+	if (c->forced_error[0] != '\0' || (!res->accept && err == X509_V_OK))
+		err = X509_V_ERR_APPLICATION_VERIFICATION; /* not the names' fault */
 	X509_STORE_CTX_set_error(x, err);
 	finish(ssl, c);
 	return res->accept ? 1 : 0;

@@ -65,13 +65,15 @@ static int load_crls(X509_STORE *store, const char *path, char *err,
 struct x509_store_st *esa_config_store(const esa_config *cfg, char *err,
 				       size_t errsz)
 {
-	X509_STORE *store = X509_STORE_new();
+	X509_STORE *store;
 	const char *file = cfg->cafile[0] ? cfg->cafile : NULL;
 	const char *dir = cfg->capath[0] ? cfg->capath : NULL;
 
+	ERR_set_mark();	/* the caller's queue (a program's, in the shim) stays */
+	store = X509_STORE_new();
 	if (store == NULL) {
 		snprintf(err, errsz, "out of memory");
-		return NULL;
+		goto fail;
 	}
 	X509_STORE_set_flags(store, ESA_STORE_FLAGS);
 	if (file == NULL && dir == NULL) {
@@ -87,10 +89,10 @@ struct x509_store_st *esa_config_store(const esa_config *cfg, char *err,
 	}
 	if (cfg->crlfile[0] && load_crls(store, cfg->crlfile, err, errsz) < 0)
 		goto fail;
-	ERR_clear_error();
+	ERR_pop_to_mark();
 	return store;
 fail:
-	ERR_clear_error();
+	ERR_pop_to_mark();
 	X509_STORE_free(store);
 	return NULL;
 }
@@ -107,9 +109,11 @@ int esa_chain_check(const esa_config *cfg, struct x509_st *leaf,
 	res->chain.checked = true;
 	res->chain.ok = false;
 	res->chain.depth = 0;
+	ERR_set_mark();
 	store = esa_config_store(cfg, res->chain.text, sizeof(res->chain.text));
 	if (store == NULL) {
 		res->chain.error = X509_V_ERR_UNSPECIFIED;
+		ERR_pop_to_mark();
 		return -1;
 	}
 	ctx = X509_STORE_CTX_new();
@@ -133,7 +137,7 @@ int esa_chain_check(const esa_config *cfg, struct x509_st *leaf,
 		    sizeof(res->chain.text));
 	res->chain.ok = ok;
 out:
-	ERR_clear_error();
+	ERR_pop_to_mark();
 	X509_STORE_CTX_free(ctx);
 	X509_STORE_free(store);
 	return ok ? 0 : -1;

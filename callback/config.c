@@ -852,6 +852,21 @@ out:
 
 /* ---- destinations: most specific wins (SPEC 8.4) ----------------------- */
 
+/* esa_config_fork_lock - every lock of cfg, taken or released around
+ * fork(): the config's (resolver creation), then the resolver's cache */
+void esa_config_fork_lock(esa_config *cfg, bool lock)
+{
+	if (cfg == NULL)
+		return;
+	if (lock) {
+		pthread_mutex_lock(&cfg->lock);
+		esa_resolver_fork_lock(cfg->resolver, true);
+	} else {
+		esa_resolver_fork_lock(cfg->resolver, false);
+		pthread_mutex_unlock(&cfg->lock);
+	}
+}
+
 /* esa_config_tls_for - exact > longest ".suffix" > "default" > cfg->tls */
 enum esa_tls esa_config_tls_for(const esa_config *cfg, const char *domain)
 {

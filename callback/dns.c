@@ -410,6 +410,17 @@ static void cache_put(esa_resolver *r, const char *name, uint16_t type,
 	pthread_mutex_unlock(&r->lock);
 }
 
+/* esa_resolver_fork_lock - take or release the cache lock (fork) */
+void esa_resolver_fork_lock(esa_resolver *r, bool lock)
+{
+	if (r == NULL)
+		return;
+	if (lock)
+		pthread_mutex_lock(&r->lock);
+	else
+		pthread_mutex_unlock(&r->lock);
+}
+
 /* esa_resolver_flush - drop every cached answer */
 void esa_resolver_flush(esa_resolver *r)
 {

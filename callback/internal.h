@@ -120,6 +120,8 @@ esa_resolver *esa_resolver_static_text(const char *text, size_t len,
 				       const char *label, char *err,
 				       size_t errsz);
 void esa_resolver_free(esa_resolver *r);
+/* Take or release the resolver's cache lock (esa_config_fork_lock). */
+void esa_resolver_fork_lock(esa_resolver *r, bool lock);
 /* Drop every cached answer (tests, benchmarks). */
 void esa_resolver_flush(esa_resolver *r);
 /* Number of queries actually sent to a server (not served from the cache)
@@ -191,6 +193,9 @@ const struct esa_domain_routes *esa_config_routes_for(const esa_config *cfg,
 /* The resolver configured (static file, nameserver or system), created on
  * first use and shared; NULL with cfg->err set if it cannot be made. */
 esa_resolver *esa_config_resolver(esa_config *cfg);
+/* Take (lock true) or release every lock of cfg and its resolver, around
+ * fork() (pthread_atfork), so that no child inherits one held. */
+void esa_config_fork_lock(esa_config *cfg, bool lock);
 /* Parse a destinations file given as text (for tests and fuzzing). */
 int esa_config_load_text(esa_config *cfg, const char *text, size_t len,
 			 const char *label);

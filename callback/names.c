@@ -36,7 +36,11 @@ static char *escape(const unsigned char *s, size_t len)
 	return out;
 }
 
-/* add_id - append one identifier (copying its octets) to the list */
+/* add_id - append one identifier (copying its octets) to the list.  One
+ * that names.c itself finds unusable (problem given: a string that cannot
+ * be decoded, a dNSName that is not an IA5String) keeps its octets in the
+ * display form only: raw is left empty, so no matcher can ever take them
+ * for a name, even one that forgets to look at problem (fail closed). */
 static int add_id(struct esa_idlist *l, enum esa_id_kind kind,
 		  const unsigned char *data, size_t len, const char *problem)
 {
@@ -49,14 +53,17 @@ static int add_id(struct esa_idlist *l, enum esa_id_kind kind,
 	id = &ids[l->n];
 	memset(id, 0, sizeof(*id));
 	id->kind = kind;
-	id->raw = malloc(len + 1);
 	id->display = escape(data, len);
+	if (problem != NULL)
+		len = 0;	/* nothing decoded: nothing to match */
+	id->raw = malloc(len + 1);
 	if (id->raw == NULL || id->display == NULL) {
 		free(id->raw);
 		free(id->display);
 		return -1;
 	}
-	memcpy(id->raw, data, len);
+	if (len > 0)
+		memcpy(id->raw, data, len);
 	id->raw[len] = '\0';
 	id->len = len;
 	id->problem = problem ? problem : esa_presented_problem(id->raw, len);

@@ -51,6 +51,9 @@ PACKAGES=(
 	ca-certificates
 	man-db
 	groff-base
+	binutils
+	s-nail
+	postfix
 )
 
 # missing_packages - print the packages dpkg does not report as installed
@@ -104,6 +107,10 @@ main() {
 	((if_missing)) || missing=("${PACKAGES[@]}")
 	echo "deps.sh: installing: ${missing[*]}" >&2
 	apt-get update
+	# Postfix is installed for its client code (posttls-finger, smtp(8)) only:
+	# "No configuration" keeps it from setting up or starting a mail service.
+	echo "postfix postfix/main_mailer_type select No configuration" |
+		debconf-set-selections
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
 }
 

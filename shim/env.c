@@ -161,20 +161,17 @@ static void read_library(esa_config *cfg)
 	}
 }
 
-/* fork_prepare - never fork with the config's lock held by another thread
- * (the resolver's cache lock is private to the library; it is held only
- * briefly and never across I/O) */
+/* fork_prepare - never fork with a lock of the library held by another
+ * thread: the config's (resolver creation) and the resolver's cache */
 static void fork_prepare(void)
 {
-	if (conf.cfg != NULL)
-		pthread_mutex_lock(&conf.cfg->lock);
+	esa_config_fork_lock(conf.cfg, true);
 }
 
 /* fork_release - after fork(), in parent and child */
 static void fork_release(void)
 {
-	if (conf.cfg != NULL)
-		pthread_mutex_unlock(&conf.cfg->lock);
+	esa_config_fork_lock(conf.cfg, false);
 }
 
 /* read_conf - everything, once */

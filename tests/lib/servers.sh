@@ -134,7 +134,7 @@ PY
 srv_smtp() {
 	local addr=$1 port=$2 name=$3 extra=()
 	[ "${4:-}" = "--no-starttls" ] || extra=(--tlscert "$SRV_DIR/$name.pem" --tlskey "$SRV_DIR/$name.key" --no-requiretls)
-	mkdir -p "$SRV_DIR/mail-$port"
+	mkdir -p "$SRV_DIR/mail-$port"/{tmp,new,cur}
 	/usr/bin/python3 -m aiosmtpd -n -c aiosmtpd.handlers.Mailbox "$SRV_DIR/mail-$port" \
 		-l "$addr:$port" "${extra[@]}" > "$SRV_DIR/smtp-$port.log" 2>&1 &
 	SRV_PIDS+=($!)
