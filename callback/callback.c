@@ -16,6 +16,21 @@
  * State: one struct esa_conn per SSL, hung on it with ex_data and freed
  * with it; the SSL_CTX holds a reference to the esa_config.  A missing
  * state in the callback fails verification, never crashes.
+ *
+ * The recipient domain (SPEC 8.3), when no setter gave one, in this order,
+ * the first that knows wins (esa_result's recipient_source names it):
+ *   "env"/"set"     ESA_RECIPIENT_DOMAIN (the shim) or esa_ssl_set_recipient;
+ *   "config-route"  the domain whose configured routes name the host the
+ *                   program asked for, a host the program resolved to the
+ *                   peer, or the peer's address (an IP-literal route);
+ *   "mx-lookup"     the domains whose MX records, as the program itself
+ *                   looked them up (the shim's learned hook), named a host
+ *                   that resolved to the peer; the MX host is the via;
+ *   "host"/"sni"    the name the program asked OpenSSL to check, or sent.
+ * Several MX-lookup domains for one peer are narrowed to the one the
+ * program asked for (host or SNI equal to a domain, else to an MX host);
+ * those left are each verified, and a mode passes, and the connection is
+ * accepted, only if it does for every one of them.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -157,29 +172,6 @@ static const char *route_domain(const esa_config *cfg, const char *host)
 	return NULL;
 }
 
-/* fallback_recipient - when no recipient was set: the domain whose routes
- * name the host the program asked for, else that name itself, else the SNI
- * it sent (SPEC 8.3) */
-static void fallback_recipient(SSL *ssl, struct esa_conn *c)
-{
-	const char *host = X509_VERIFY_PARAM_get0_host(SSL_get0_param(ssl), 0);
-	const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
-	const char *name = host && *host ? host : sni && *sni ? sni : NULL;
-	const char *dom = name ? route_domain(c->cfg, name) : NULL;
-
-	if (dom != NULL) {
-		esa_strlcpy(c->recipient, dom, sizeof(c->recipient));
-		esa_strlcpy(c->recipient_source, "config-route",
-			    sizeof(c->recipient_source));
-		if (c->via[0] == '\0')
-			esa_strlcpy(c->via, name, sizeof(c->via));
-	} else if (name != NULL) {
-		esa_strlcpy(c->recipient, name, sizeof(c->recipient));
-		esa_strlcpy(c->recipient_source, name == host ? "host" : "sni",
-			    sizeof(c->recipient_source));
-	}
-}
-
 /* peer_from_fd - the peer address of the SSL's socket, v4-mapped unmapped */
 static void peer_from_fd(SSL *ssl, struct esa_conn *c)
 {
@@ -207,22 +199,177 @@ static void peer_from_fd(SSL *ssl, struct esa_conn *c)
 	}
 }
 
-/* make_target - what the identity algorithms know of this connection */
-static void make_target(SSL *ssl, struct esa_conn *c, struct esa_target *t,
+/* same_name - two DNS names equal, ignoring case and one trailing dot */
+static bool same_name(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la > 0 && a[la - 1] == '.')
+		la--;
+	if (lb > 0 && b[lb - 1] == '.')
+		lb--;
+	return la == lb && strncasecmp(a, b, la) == 0;
+}
+
+/* route_domain_ip - the domain with an IP-literal route to the peer, the
+ * route as text in via; NULL if none */
+static const char *route_domain_ip(const esa_config *cfg,
+				   const struct esa_peer_facts *p, char *via,
+				   size_t viasz)
+{
+	for (size_t i = 0; p->family != 0 && i < cfg->nroutes; i++)
+		for (size_t k = 0; k < cfg->routes[i].n; k++) {
+			const struct esa_route *r = &cfg->routes[i].routes[k];
+
+			if (r->is_ip && r->family == p->family &&
+			    memcmp(r->ip, p->addr, r->family == AF_INET ? 4 : 16) == 0) {
+				esa_strlcpy(via, r->host, viasz);
+				return cfg->routes[i].domain;
+			}
+		}
+	return NULL;
+}
+
+/* choice_one - a single recipient domain, its source and via */
+static bool choice_one(struct esa_choice *ch, const char *domain,
+		       const char *source, const char *via)
+{
+	esa_strlcpy(ch->cands[0].domain, domain, sizeof(ch->cands[0].domain));
+	esa_strlcpy(ch->cands[0].via, via ? via : "", sizeof(ch->cands[0].via));
+	esa_strlcpy(ch->source, source, sizeof(ch->source));
+	ch->n = 1;
+	return true;
+}
+
+/* from_routes - the destinations file: a route named by the program, a
+ * route host the program resolved to the peer, an IP route to the peer */
+static bool from_routes(const esa_config *cfg, const struct esa_peer_facts *p,
+			struct esa_choice *ch)
+{
+	const char *dom = p->name ? route_domain(cfg, p->name) : NULL;
+	char ip[ESA_NAME_MAX];
+
+	if (dom != NULL)
+		return choice_one(ch, dom, "config-route", p->name);
+	for (size_t i = 0; i < p->nlearned; i++)
+		if ((dom = route_domain(cfg, p->learned[i].host)) != NULL)
+			return choice_one(ch, dom, "config-route",
+					  p->learned[i].host);
+	if ((dom = route_domain_ip(cfg, p, ip, sizeof(ip))) != NULL)
+		return choice_one(ch, dom, "config-route", ip);
+	return false;
+}
+
+/* from_mx - the domains whose MX lookup by the program led to the peer,
+ * narrowed to the one the program asked for when its name tells */
+static bool from_mx(const struct esa_peer_facts *p, struct esa_choice *ch)
+{
+	struct esa_candidate all[ESA_MAX_CANDIDATES];
+	const struct esa_learned *l = p->learned;
+	size_t n = 0, keep = 0, k;
+
+	for (size_t i = 0; i < p->nlearned && n < ESA_MAX_CANDIDATES; i++) {
+		if (l[i].domain[0] == '\0')
+			continue;
+		for (k = 0; k < n; k++)
+			if (same_name(all[k].domain, l[i].domain) &&
+			    same_name(all[k].via, l[i].host))
+				break;
+		if (k < n)
+			continue;
+		esa_strlcpy(all[n].domain, l[i].domain, sizeof(all[n].domain));
+		esa_strlcpy(all[n].via, l[i].host, sizeof(all[n].via));
+		n++;
+	}
+	if (n == 0)
+		return false;
+	for (k = 0; p->name != NULL && k < n; k++)	/* the domain asked for */
+		if (same_name(all[k].domain, p->name))
+			ch->cands[keep++] = all[k];
+	for (k = 0; p->name != NULL && keep == 0 && k < n; k++)	/* its MX host */
+		if (same_name(all[k].via, p->name))
+			ch->cands[keep++] = all[k];
+	for (k = 0; keep == 0 && k < n; k++)	/* cannot tell: all of them */
+		ch->cands[keep++] = all[k];
+	ch->n = keep;
+	esa_strlcpy(ch->source, "mx-lookup", sizeof(ch->source));
+	return true;
+}
+
+/* esa_recipient_choose - the recipient domain(s) of a connection when no
+ * setter gave one: the destinations file, the program's own MX lookups,
+ * the name it asked for (the order of the file header, SPEC 8.3) */
+bool esa_recipient_choose(const esa_config *cfg, const struct esa_peer_facts *p,
+			  struct esa_choice *ch)
+{
+	memset(ch, 0, sizeof(*ch));
+	if (from_routes(cfg, p, ch) || from_mx(p, ch))
+		return true;
+	if (p->name != NULL)
+		return choice_one(ch, p->name, p->name_is_sni ? "sni" : "host",
+				  NULL);
+	return false;
+}
+
+#define LEARNED_MAX 32	/* names resolved to one peer, weighed at most */
+
+/* choose_recipient - the connection's recipient domain, once, when no
+ * setter gave it; several MX-lookup candidates go to c->cands */
+static void choose_recipient(SSL *ssl, struct esa_conn *c)
+{
+	const char *host = X509_VERIFY_PARAM_get0_host(SSL_get0_param(ssl), 0);
+	const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	struct esa_peer_facts p;
+	struct esa_choice *ch;
+
+	if (c->recipient[0] != '\0')
+		return;
+	if (!c->have_peer)
+		peer_from_fd(ssl, c);
+	memset(&p, 0, sizeof(p));
+	p.name = host && *host ? host : sni && *sni ? sni : NULL;
+	p.name_is_sni = p.name != NULL && p.name == sni;
+	if (c->have_peer) {
+		p.family = c->peer_family;
+		memcpy(p.addr, c->peer, 16);
+	}
+	ch = calloc(1, sizeof(*ch));
+	if (ch == NULL)
+		return;
+	if (c->learned != NULL && c->have_peer &&
+	    (p.learned = calloc(LEARNED_MAX, sizeof(*p.learned))) != NULL)
+		p.nlearned = c->learned(ssl, c, p.learned, LEARNED_MAX);
+	if (esa_recipient_choose(c->cfg, &p, ch)) {
+		esa_strlcpy(c->recipient, ch->cands[0].domain,
+			    sizeof(c->recipient));
+		esa_strlcpy(c->recipient_source, ch->source,
+			    sizeof(c->recipient_source));
+		if (c->via[0] == '\0')
+			esa_strlcpy(c->via, ch->cands[0].via, sizeof(c->via));
+		memcpy(c->cands, ch->cands, sizeof(c->cands));
+		c->ncands = ch->n;
+	}
+	free(p.learned);
+	free(ch);
+}
+
+/* make_target - what the identity algorithms know of this connection,
+ * for the recipient domain and via of cand (NULL: the connection's own) */
+static void make_target(SSL *ssl, struct esa_conn *c,
+			const struct esa_candidate *cand, struct esa_target *t,
 			struct esa_result *res)
 {
 	const struct esa_domain_routes *dr;
+	const char *recipient = cand ? cand->domain : c->recipient;
 	char why[ESA_ERR_MAX];
 
 	memset(t, 0, sizeof(*t));
-	if (c->recipient[0] == '\0')
-		fallback_recipient(ssl, c);
 	if (!c->have_peer)
 		peer_from_fd(ssl, c);
 	esa_strlcpy(res->recipient_source, c->recipient_source,
 		    sizeof(res->recipient_source));
-	if (c->recipient[0] != '\0' &&
-	    esa_domain_normalize(c->recipient, t->recipient,
+	if (recipient[0] != '\0' &&
+	    esa_domain_normalize(recipient, t->recipient,
 				 sizeof(t->recipient), why, sizeof(why)) < 0) {
 		t->recipient[0] = '\0';
 		esa_strlcpy(res->error, why, sizeof(res->error));
@@ -230,7 +377,11 @@ static void make_target(SSL *ssl, struct esa_conn *c, struct esa_target *t,
 	t->have_peer = c->have_peer;
 	t->peer_family = c->peer_family;
 	memcpy(t->peer, c->peer, 16);
-	esa_strlcpy(t->via, c->via, sizeof(t->via));
+	if (cand != NULL && esa_domain_normalize(cand->via, t->via,
+			sizeof(t->via), why, sizeof(why)) < 0)
+		esa_strlcpy(t->via, cand->via, sizeof(t->via));
+	else if (cand == NULL)
+		esa_strlcpy(t->via, c->via, sizeof(t->via));
 	dr = t->recipient[0] ? esa_config_routes_for(c->cfg, t->recipient) : NULL;
 	if (dr != NULL) {
 		t->routes = dr->routes;
@@ -268,10 +419,11 @@ static void stock(SSL *ssl, const struct esa_conn *c, struct esa_result *res)
 	esa_strlcpy(res->stock_host, host ? host : "", sizeof(res->stock_host));
 }
 
-/* evaluate - stage II for the finished (or failed) chain, into a new
- * result that replaces c->result; chain facts come from OpenSSL's run */
-static struct esa_result *evaluate(SSL *ssl, struct esa_conn *c,
-				   X509_STORE_CTX *x)
+/* evaluate_for - stage II for one recipient domain (cand, NULL for the
+ * connection's own) into a new result; chain facts from OpenSSL's run */
+static struct esa_result *evaluate_for(SSL *ssl, struct esa_conn *c,
+				       X509_STORE_CTX *x,
+				       const struct esa_candidate *cand)
 {
 	struct esa_result *res = esa_result_new();
 	struct esa_target t;
@@ -279,7 +431,7 @@ static struct esa_result *evaluate(SSL *ssl, struct esa_conn *c,
 
 	if (res == NULL)
 		return NULL;
-	make_target(ssl, c, &t, res);
+	make_target(ssl, c, cand, &t, res);
 	if (c->forced_error[0] != '\0')
 		esa_strlcpy(res->error, c->forced_error, sizeof(res->error));
 	tls = effective_tls(c, &t);
@@ -296,12 +448,103 @@ static struct esa_result *evaluate(SSL *ssl, struct esa_conn *c,
 				 esa_config_resolver(c->cfg),
 				 c->cfg->dns_budget_ms, modes_for(c, tls));
 	res->accept = esa_result_accept(res, tls) && c->forced_error[0] == '\0';
+	return res;
+}
+
+/* note_candidate - one candidate's own verdicts, for the log */
+static void note_candidate(struct esa_result *res, const struct esa_candidate *cand,
+			   const struct esa_result *of)
+{
+	struct esa_candidate_verdict *v;
+
+	if (res->ncandidates >= ESA_MAX_CANDIDATES)
+		return;
+	v = &res->candidates[res->ncandidates++];
+	esa_strlcpy(v->domain, of->recipient[0] ? of->recipient : cand->domain,
+		    sizeof(v->domain));
+	esa_strlcpy(v->via, cand->via, sizeof(v->via));
+	v->tls = of->tls;
+	v->verify_pass = esa_result_pass(of, ESA_MODE_VERIFY);
+	v->hosted_pass = esa_result_pass(of, ESA_MODE_HOSTED);
+	v->accept = of->accept;
+}
+
+/* merge - fold another candidate's result into res: a mode that passed
+ * takes the other's failing verdict (its reason naming that domain), the
+ * DNS queries add up, and the connection is accepted only if both are */
+static void merge(struct esa_result *res, struct esa_result *other)
+{
+	struct esa_dnsq *q;
+	char why[ESA_ERR_MAX];
+
+	for (int m = ESA_MODE_VERIFY; m <= ESA_MODE_HOSTED; m++) {
+		struct esa_verdict *v = &res->verdict[m], *o = &other->verdict[m];
+
+		if (!o->computed || (v->computed && !v->pass) || o->pass)
+			continue;
+		free(v->tries);
+		*v = *o;
+		o->tries = NULL;
+		o->ntries = 0;
+		snprintf(why, sizeof(why), "recipient candidate %s: %s",
+			 other->recipient, o->reason);
+		esa_strlcpy(v->reason, why, sizeof(v->reason));
+	}
+	q = other->ndns == 0 ? NULL :
+	    realloc(res->dns, (res->ndns + other->ndns) * sizeof(*q));
+	if (q != NULL) {
+		memcpy(q + res->ndns, other->dns, other->ndns * sizeof(*q));
+		res->dns = q;
+		res->ndns += other->ndns;
+	}
+	if (res->error[0] == '\0' && other->error[0] != '\0')
+		esa_strlcpy(res->error, other->error, sizeof(res->error));
+	if (res->accept && !other->accept) {
+		res->accept = false;
+		res->tls = other->tls;	/* the setting that refused */
+	}
+}
+
+/* evaluate - stage II for the finished (or failed) chain, for every
+ * recipient candidate, into a new result that replaces c->result */
+static struct esa_result *evaluate(SSL *ssl, struct esa_conn *c,
+				   X509_STORE_CTX *x)
+{
+	struct esa_result *res, *other;
+
+	choose_recipient(ssl, c);
+	res = evaluate_for(ssl, c, x, c->ncands > 1 ? &c->cands[0] : NULL);
+	if (res != NULL && c->ncands > 1)
+		note_candidate(res, &c->cands[0], res);
+	for (size_t i = 1; res != NULL && i < c->ncands; i++) {
+		if ((other = evaluate_for(ssl, c, x, &c->cands[i])) == NULL) {
+			esa_result_free(res);
+			res = NULL;
+			break;
+		}
+		note_candidate(res, &c->cands[i], other);
+		merge(res, other);
+		esa_result_free(other);
+	}
+	if (res == NULL)
+		return NULL;
 	esa_result_free(c->result);
 	c->result = res;
 	c->decided = true;
 	c->accepted = res->accept;
 	c->stock_name_failed = c->name_error;
 	return res;
+}
+
+/* accept_all - the decision under every candidate's setting (observe,
+ * after ESA's own chain check) */
+static bool accept_all(const struct esa_result *res)
+{
+	bool ok = esa_result_accept(res, res->tls);
+
+	for (size_t i = 0; i < res->ncandidates; i++)
+		ok = ok && esa_result_accept(res, res->candidates[i].tls);
+	return ok;
 }
 
 /* finish - the end of one verification: timing, the shim's hook, reset */
@@ -367,8 +610,7 @@ static int observe(SSL *ssl, struct esa_conn *c, int ok, X509_STORE_CTX *x)
 		esa_chain_check(c->cfg, X509_STORE_CTX_get0_cert(x),
 				X509_STORE_CTX_get0_untrusted(x), 0, res);
 	if (res != NULL)
-		res->accept = esa_result_accept(res, res->tls) &&
-			      c->forced_error[0] == '\0';
+		res->accept = accept_all(res) && c->forced_error[0] == '\0';
 	finish(ssl, c);
 	return answer;
 }
@@ -384,12 +626,20 @@ static bool refuses_on_failure(struct esa_conn *c, SSL *ssl)
 	if (c->tls_set)
 		return c->tls >= ESA_TLS_REQUIRED_VERIFY;
 	memset(&t, 0, sizeof(t));
-	if (c->recipient[0] == '\0')
-		fallback_recipient(ssl, c);
-	if (esa_domain_normalize(c->recipient, t.recipient, sizeof(t.recipient),
-				 why, sizeof(why)) < 0)
-		return c->cfg->tls >= ESA_TLS_REQUIRED_VERIFY;
-	return esa_config_tls_for(c->cfg, t.recipient) >= ESA_TLS_REQUIRED_VERIFY;
+	choose_recipient(ssl, c);
+	for (size_t i = 0; i < (c->ncands > 1 ? c->ncands : 1); i++) {
+		const char *d = c->ncands > 1 ? c->cands[i].domain : c->recipient;
+
+		if (esa_domain_normalize(d, t.recipient, sizeof(t.recipient),
+					 why, sizeof(why)) < 0) {
+			if (c->cfg->tls >= ESA_TLS_REQUIRED_VERIFY)
+				return true;
+		} else if (esa_config_tls_for(c->cfg, t.recipient) >=
+			   ESA_TLS_REQUIRED_VERIFY) {
+			return true;	/* one candidate refusing refuses */
+		}
+	}
+	return false;
 }
 
 /* esa_verify_cb - the verify callback installed by esa_*_install */
@@ -443,7 +693,7 @@ static X509_STORE *trust_store(esa_config *cfg, int *failed)
 	*failed = 0;
 	if (!cfg->cafile[0] && !cfg->capath[0] && !cfg->crlfile[0])
 		return NULL;
-	store = esa_config_store(cfg, err, sizeof(err));
+	store = esa_config_shared_store(cfg, err, sizeof(err));
 	if (store == NULL) {
 		esa_strlcpy(cfg->err, err, sizeof(cfg->err));
 		*failed = 1;

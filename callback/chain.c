@@ -16,6 +16,7 @@
  * the verdict is stock OpenSSL's as x509-limbo's harness runs it
  * (tests/conformance.py holds the cases where it deliberately is not).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -97,8 +98,27 @@ fail:
 	return NULL;
 }
 
+/* esa_config_shared_store - cfg's store, loaded once and shared: the
+ * system bundle takes milliseconds to parse, a verification microseconds */
+struct x509_store_st *esa_config_shared_store(esa_config *cfg, char *err,
+					      size_t errsz)
+{
+	X509_STORE *store;
+
+	pthread_mutex_lock(&cfg->lock);
+	if (cfg->store == NULL)
+		cfg->store = esa_config_store(cfg, err, errsz);
+	store = cfg->store;
+	if (store != NULL && X509_STORE_up_ref(store) != 1) {
+		snprintf(err, errsz, "out of memory");
+		store = NULL;
+	}
+	pthread_mutex_unlock(&cfg->lock);
+	return store;
+}
+
 /* esa_chain_check - verify leaf and intermediates for TLS server use */
-int esa_chain_check(const esa_config *cfg, struct x509_st *leaf,
+int esa_chain_check(esa_config *cfg, struct x509_st *leaf,
 		    struct stack_st_X509 *untrusted, long long at,
 		    struct esa_result *res)
 {
@@ -110,7 +130,8 @@ int esa_chain_check(const esa_config *cfg, struct x509_st *leaf,
 	res->chain.ok = false;
 	res->chain.depth = 0;
 	ERR_set_mark();
-	store = esa_config_store(cfg, res->chain.text, sizeof(res->chain.text));
+	store = esa_config_shared_store(cfg, res->chain.text,
+					sizeof(res->chain.text));
 	if (store == NULL) {
 		res->chain.error = X509_V_ERR_UNSPECIFIED;
 		ERR_pop_to_mark();

@@ -715,6 +715,7 @@ void esa_config_free(esa_config *cfg)
 		return;
 	if (cfg->resolver != NULL)
 		esa_resolver_free(cfg->resolver);
+	X509_STORE_free(cfg->store);
 	free(cfg->dests);
 	free_routes(cfg->routes, cfg->nroutes);
 	pthread_mutex_destroy(&cfg->lock);
@@ -815,9 +816,13 @@ int esa_config_set_trust(esa_config *cfg, const char *cafile,
 	    (crl[0] && check_path("CRL file", crl, false, sizeof(cfg->crlfile),
 				  cfg->err, sizeof(cfg->err)) != 0))
 		return -1;
+	pthread_mutex_lock(&cfg->lock);	/* a store from the old settings */
+	X509_STORE_free(cfg->store);
+	cfg->store = NULL;
 	esa_strlcpy(cfg->cafile, ca, sizeof(cfg->cafile));
 	esa_strlcpy(cfg->capath, cp, sizeof(cfg->capath));
 	esa_strlcpy(cfg->crlfile, crl, sizeof(cfg->crlfile));
+	pthread_mutex_unlock(&cfg->lock);
 	return 0;
 }
 

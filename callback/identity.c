@@ -79,7 +79,8 @@ static int lookup(struct esa_result *res, esa_resolver *r, const char *name,
 }
 
 /* resolves_to_peer - do name's A or AAAA records include the peer?
- * 1 yes, 0 no (note says what they were), -1 lookup failed (note says why) */
+ * 1 yes (note: the type), 0 no (note: the type and what they were),
+ * -1 lookup failed (note says why) */
 static int resolves_to_peer(struct esa_result *res, esa_resolver *r,
 			    const struct esa_target *t, const char *name,
 			    uint64_t deadline, char *note, size_t notesz)
@@ -95,12 +96,13 @@ static int resolves_to_peer(struct esa_result *res, esa_resolver *r,
 		esa_answer_free(&ans);
 		return -1;
 	}
+	for (size_t i = 0; i < ans.count && !found; i++)
+		found = memcmp(ans.rr[i].addr, t->peer, alen) == 0;
+	/* the addresses are worth listing only when the peer is not there */
 	off = (size_t)snprintf(note, notesz, "%s", esa_rrtype_name(type));
-	for (size_t i = 0; i < ans.count; i++) {
+	for (size_t i = 0; i < ans.count && !found; i++) {
 		char ip[64];
 
-		if (memcmp(ans.rr[i].addr, t->peer, alen) == 0)
-			found = 1;
 		esa_format_ip(t->peer_family, ans.rr[i].addr, ip, sizeof(ip));
 		if (off < notesz)
 			off += (size_t)snprintf(note + off, notesz - off, " %s", ip);
@@ -118,15 +120,21 @@ static bool has_usable(const struct esa_idlist *ids, enum esa_id_kind kind)
 	return false;
 }
 
-/* find_match - index of the first presented id of kind that ~= ref, or -1 */
+/* find_match - index of the first usable presented id of kind that ~= ref,
+ * or -1.  ref is checked here once; each id was checked when it was
+ * collected (p->problem), so the pairs only need comparing. */
 static int find_match(const struct esa_idlist *ids, enum esa_id_kind kind,
 		      const char *ref)
 {
+	size_t rlen = strlen(ref);
+
+	if (esa_reference_problem(ref, rlen) != NULL)
+		return -1;
 	for (size_t i = 0; i < ids->n; i++) {
 		const struct esa_presented *p = &ids->ids[i];
 
-		if (p->kind == kind &&
-		    esa_match(p->raw, p->len, ref, strlen(ref)) == ESA_MATCH_YES)
+		if (p->kind == kind && p->problem == NULL &&
+		    esa_match_valid(p->raw, p->len, ref, rlen) == ESA_MATCH_YES)
 			return (int)i;
 	}
 	return -1;
@@ -141,9 +149,11 @@ static int record(struct esa_verdict *v, const struct esa_idlist *ids,
 	int idx = -1;
 
 	if (outcome == ESA_TRY_NOMATCH || outcome == ESA_TRY_MATCH) {
-		if (esa_reference_problem(ref, strlen(ref)) != NULL) {
+		const char *why = esa_reference_problem(ref, strlen(ref));
+
+		if (why != NULL) {
 			outcome = ESA_TRY_BAD_REFERENCE;
-			note = esa_reference_problem(ref, strlen(ref));
+			note = why;
 		} else {
 			idx = find_match(ids, kind, ref);
 			outcome = idx >= 0 ? ESA_TRY_MATCH : ESA_TRY_NOMATCH;

@@ -34,6 +34,11 @@ enum esa_match {
  * Length-counted: p may hold NUL octets (which make it unusable). r is an
  * A-label name (already converted by esa_domain_normalize). No allocation. */
 enum esa_match esa_match(const char *p, size_t plen, const char *r, size_t rlen);
+/* The same without the checks, for p and r already known usable
+ * (esa_presented_problem and esa_reference_problem NULL): YES or NO.
+ * The identity walk checks r once and each p once, not once per pair. */
+enum esa_match esa_match_valid(const char *p, size_t plen, const char *r,
+			       size_t rlen);
 /* Why p can never match anything, or NULL if it is a usable identifier. */
 const char *esa_presented_problem(const char *p, size_t plen);
 /* Why r is not a usable reference identifier, or NULL. */
@@ -134,6 +139,16 @@ unsigned long esa_resolver_queries(const esa_resolver *r);
 int esa_lookup(esa_resolver *r, const char *name, uint16_t type,
 	       uint64_t deadline_ms, struct esa_answer *out);
 
+/* esa_dns_parse_answer - read a whole DNS message answering name
+ * (canonical: lower case, no trailing dot) for type exactly as the
+ * libresolv backend reads its answers (dns.c; also declared in dns_impl.h
+ * for the fuzzer).  The shim feeds it the answers the program itself got.
+ * Fills *out (esa_answer_free); next gets an unchased CNAME target or "".
+ * Returns how long the answer may be kept, in seconds. */
+uint32_t esa_dns_parse_answer(const unsigned char *msg, size_t len,
+			      const char *name, uint16_t type,
+			      struct esa_answer *out, char next[ESA_NAME_MAX]);
+
 /* Monotonic milliseconds. */
 uint64_t esa_now_ms(void);
 /* Monotonic microseconds (util.c). */
@@ -184,6 +199,9 @@ struct esa_config {
 	/* built lazily by esa_config_resolver, under lock */
 	pthread_mutex_t lock;
 	esa_resolver *resolver;
+	/* built lazily by esa_config_shared_store, under lock: loading a CA
+	 * bundle costs far more than a handshake, so it is done once */
+	struct x509_store_st *store;
 	int refs;
 };
 
@@ -279,6 +297,18 @@ struct esa_dnsq {
 	unsigned ms;
 };
 
+#define ESA_MAX_CANDIDATES 8	/* recipient domains weighed per connection */
+
+/* One candidate's verdicts, for the log, when there were several. */
+struct esa_candidate_verdict {
+	char domain[ESA_NAME_MAX];
+	char via[ESA_NAME_MAX];
+	enum esa_tls tls;
+	bool verify_pass;
+	bool hosted_pass;
+	bool accept;
+};
+
 struct esa_result {
 	char recipient[ESA_NAME_MAX];
 	char recipient_source[32];	/* "set", "host", "sni", ... ("" offline) */
@@ -301,6 +331,11 @@ struct esa_result {
 	char stock_host[ESA_NAME_MAX];	/* the name the program asked for */
 	bool accept;			/* the decision under tls (callback) */
 	uint64_t elapsed_us;		/* time the decision took */
+	/* several possible recipient domains (recipient_source "mx-lookup"):
+	 * each one's verdicts; a mode passes, and the connection is accepted,
+	 * only if it does for every one of them */
+	struct esa_candidate_verdict candidates[ESA_MAX_CANDIDATES];
+	size_t ncandidates;
 };
 
 /* esa_identity_decide - run one algorithm (SPEC 4.1 or 4.2) for target on
@@ -332,20 +367,42 @@ struct stack_st_X509;
  * NULL with err set if a file cannot be loaded. */
 struct x509_store_st *esa_config_store(const esa_config *cfg, char *err,
 				       size_t errsz);
+/* The same store, built on first use and kept in cfg until its trust
+ * settings change; the caller gets its own reference (X509_STORE_free).
+ * NULL with err set if a file cannot be loaded (tried again next time). */
+struct x509_store_st *esa_config_shared_store(esa_config *cfg, char *err,
+					      size_t errsz);
 /* esa_chain_check - verify leaf plus untrusted intermediates against cfg's
  * store for TLS server use at time at (0: now); fills res->chain.
  * 0 if the chain verified, -1 otherwise (res->chain.text says why). */
-int esa_chain_check(const esa_config *cfg, struct x509_st *leaf,
+int esa_chain_check(esa_config *cfg, struct x509_st *leaf,
 		    struct stack_st_X509 *untrusted, long long at,
 		    struct esa_result *res);
 
 /* ---- callback.c: per-connection state ---------------------------------- */
 
+/* What the program's own DNS work says about the peer (the shim watches it,
+ * issue 7): host is a name the program resolved to the peer address, domain
+ * the recipient domain whose MX records named host ("" when the program only
+ * resolved the host, e.g. an SMTP route). */
+struct esa_learned {
+	char domain[ESA_NAME_MAX];
+	char host[ESA_NAME_MAX];
+};
+
+/* One possible recipient domain of a connection, and the MX host that led
+ * to the peer (SPEC 4.2 step 3, esa-check --via). */
+struct esa_candidate {
+	char domain[ESA_NAME_MAX];
+	char via[ESA_NAME_MAX];
+};
+
 struct esa_conn {
 	esa_config *cfg;		/* a reference, dropped with the SSL */
 	SSL_verify_cb prev;		/* the program's callback, still called */
 	char recipient[ESA_NAME_MAX];	/* as given; normalised when used */
-	char recipient_source[32];	/* "set" when given by a setter */
+	char recipient_source[32];	/* "set" (setter), "env" (the shim), "config-route",
+					 * "mx-lookup", "host" or "sni" */
 	char via[ESA_NAME_MAX];
 	bool have_peer;
 	int peer_family;
@@ -358,7 +415,16 @@ struct esa_conn {
 	/* hooks for the shim; NULL in the library's own use */
 	bool (*skip)(SSL *ssl);		/* true: behave as if not installed */
 	void (*on_decide)(SSL *ssl, struct esa_conn *c);
+	/* the names the program resolved to the peer and the domains whose MX
+	 * records named them, at most max, most recently learned first */
+	size_t (*learned)(SSL *ssl, const struct esa_conn *c,
+			  struct esa_learned *out, size_t max);
 	void *hook_arg;
+	/* recipient_source "mx-lookup": every domain whose MX led to the peer
+	 * (narrowed by the name the program asked for), chosen once; the
+	 * first is c->recipient */
+	struct esa_candidate cands[ESA_MAX_CANDIDATES];
+	size_t ncands;
 	uint64_t started_us;		/* when the verification began */
 	/* one verification's observations, reset once it is decided */
 	bool chain_failed;
@@ -371,6 +437,33 @@ struct esa_conn {
 	bool stock_name_failed;		/* name_error of the decided verification */
 	struct esa_result *result;
 };
+
+/* What is known of a connection's peer when the recipient domain is to be
+ * chosen (esa_recipient_choose). */
+struct esa_peer_facts {
+	const char *name;		/* the name the program asked for, or NULL */
+	bool name_is_sni;		/* it was only sent as SNI */
+	int family;			/* AF_INET, AF_INET6; 0: address unknown */
+	unsigned char addr[16];
+	struct esa_learned *learned;	/* the program's own DNS work (shim) */
+	size_t nlearned;
+};
+
+/* The recipient domain(s) chosen, the first one first. */
+struct esa_choice {
+	struct esa_candidate cands[ESA_MAX_CANDIDATES];
+	size_t n;
+	char source[32];		/* "config-route", "mx-lookup", "host", "sni" */
+};
+
+/* esa_recipient_choose - when no setter gave the recipient domain: the
+ * domain whose configured routes name p->name, a learned host or the peer
+ * address ("config-route"); else the domains whose MX lookups by the
+ * program led to the peer ("mx-lookup"; narrowed to the one p->name names
+ * when it names one, as a domain or as its MX host); else p->name ("host",
+ * "sni").  false when nothing is known. */
+bool esa_recipient_choose(const esa_config *cfg, const struct esa_peer_facts *p,
+			  struct esa_choice *ch);
 
 /* The state of ssl, created from its SSL_CTX's installation when create is
  * set; NULL when ssl is not under esaverify. */

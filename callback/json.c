@@ -248,6 +248,17 @@ static void put_string(struct esa_json *j, const char *s, size_t n)
 
 	put(j, "\"", 1);
 	while (i < n && !j->failed) {
+		size_t run = i;
+
+		/* bytes put_ascii would write as they are: one put for all */
+		while (run < n && u[run] >= 0x20 && u[run] < 0x7F &&
+		       u[run] != '"' && u[run] != '\\')
+			run++;
+		if (run > i) {
+			put(j, s + i, run - i);
+			i = run;
+			continue;
+		}
 		if (u[i] < 0x80) {
 			put_ascii(j, u[i++]);
 			continue;
@@ -295,24 +306,36 @@ void esa_json_str(struct esa_json *j, const char *s)
 		esa_json_strn(j, s, strlen(s));
 }
 
+/* put_decimal - v in decimal, after a '-' when negative; without stdio,
+ * whose snprintf costs a thousand instructions a number */
+static void put_decimal(struct esa_json *j, unsigned long long v,
+			bool negative)
+{
+	char num[24];
+	size_t n = sizeof(num);
+
+	do {
+		num[--n] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	if (negative)
+		num[--n] = '-';
+	put(j, num + n, sizeof(num) - n);
+}
+
 /* esa_json_int - a signed integer value */
 void esa_json_int(struct esa_json *j, long long v)
 {
-	char num[32];
-	int n = snprintf(num, sizeof(num), "%lld", v);
-
 	if (value_due(j))
-		put(j, num, (size_t)n);
+		put_decimal(j, v < 0 ? 0ULL - (unsigned long long)v
+				     : (unsigned long long)v, v < 0);
 }
 
 /* esa_json_uint - an unsigned integer value */
 void esa_json_uint(struct esa_json *j, unsigned long long v)
 {
-	char num[32];
-	int n = snprintf(num, sizeof(num), "%llu", v);
-
 	if (value_due(j))
-		put(j, num, (size_t)n);
+		put_decimal(j, v, false);
 }
 
 /* esa_json_bool - true or false */

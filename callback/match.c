@@ -7,6 +7,8 @@
  * need not be terminated.  A NULL pointer reads as the empty name.
  *
  *   esa_match(p, plen, r, rlen)     YES, NO, BAD_PRESENTED or BAD_REFERENCE
+ *   esa_match_valid(p, plen, r, rlen)  YES or NO, for a p and an r that
+ *                                   the two functions below found usable
  *   esa_presented_problem(p, plen)  why p can never match, NULL if usable
  *   esa_reference_problem(r, rlen)  why r is not a valid hostname, or NULL
  *   esa_looks_like_ip(p, plen)      does p look like an IPv4/IPv6 address
@@ -296,14 +298,22 @@ const char *esa_presented_problem(const char *p, size_t plen)
 /* esa_match - does presented identifier p match reference identifier r? */
 enum esa_match esa_match(const char *p, size_t plen, const char *r, size_t rlen)
 {
-	size_t rfirst;
-
 	/* SPEC 3.2: nothing matches an invalid reference identifier */
 	if (esa_reference_problem(r, rlen) != NULL)
 		return ESA_MATCH_BAD_REFERENCE;
 	/* SPEC 3.3, 3.5-3.7: an unusable presented identifier matches nothing */
 	if (esa_presented_problem(p, plen) != NULL)
 		return ESA_MATCH_BAD_PRESENTED;
+	return esa_match_valid(p, plen, r, rlen);
+}
+
+/* esa_match_valid - the comparison of esa_match for a p and an r already
+ * found usable, so that one r can be compared with many p cheaply */
+enum esa_match esa_match_valid(const char *p, size_t plen, const char *r,
+			       size_t rlen)
+{
+	size_t rfirst;
+
 	/* SPEC 3.1: one trailing dot removed from each */
 	plen = trim_dot(p, plen);
 	rlen = trim_dot(r, rlen);

@@ -24,6 +24,28 @@ int esa_parse_ip(const char *text, int *family, unsigned char addr[16])
 	return -1;
 }
 
+/* format_ipv4 - dotted decimal without stdio: inet_ntop goes through
+ * sprintf, about a thousand instructions, and a decision formats the peer
+ * several times; "" when out is too small, as inet_ntop */
+static void format_ipv4(const unsigned char *a, char *out, size_t outsz)
+{
+	char buf[16];
+	size_t n = 0;
+
+	for (int i = 0; i < 4; i++) {
+		if (i > 0)
+			buf[n++] = '.';
+		if (a[i] >= 100)
+			buf[n++] = (char)('0' + a[i] / 100);
+		if (a[i] >= 10)
+			buf[n++] = (char)('0' + a[i] / 10 % 10);
+		buf[n++] = (char)('0' + a[i] % 10);
+	}
+	buf[n] = '\0';
+	if (n < outsz)
+		memcpy(out, buf, n + 1);
+}
+
 /* esa_format_ip - the text form of an address; "" for an unknown family */
 void esa_format_ip(int family, const unsigned char *addr, char *out,
 		   size_t outsz)
@@ -31,7 +53,9 @@ void esa_format_ip(int family, const unsigned char *addr, char *out,
 	if (outsz == 0)
 		return;
 	out[0] = '\0';
-	if (family == AF_INET || family == AF_INET6)
+	if (family == AF_INET)
+		format_ipv4(addr, out, outsz);
+	else if (family == AF_INET6)
 		if (inet_ntop(family, addr, out, (socklen_t)outsz) == NULL)
 			out[0] = '\0';
 }
