@@ -136,7 +136,7 @@ static void read_trust(esa_config *cfg)
 	if (esa_config_set_trust(cfg, ca, cp, crl) < 0)
 		return fail(ca ? "ESA_CAFILE" : cp ? "ESA_CAPATH" : "ESA_CRL",
 			    esa_config_error(cfg));
-	store = esa_config_store(cfg, store_err, sizeof(store_err));
+	store = esa_config_shared_store(cfg, store_err, sizeof(store_err));
 	if (store == NULL)
 		fail(crl && strstr(store_err, "CRL") ? "ESA_CRL" :
 		     ca ? "ESA_CAFILE" : "ESA_CAPATH", store_err);
@@ -223,7 +223,7 @@ static void load_store(void)
 	if (store != NULL || store_err[0] != '\0' || sc->cfg == NULL)
 		return;
 	shim_busy++;
-	store = esa_config_store(sc->cfg, store_err, sizeof(store_err));
+	store = esa_config_shared_store(sc->cfg, store_err, sizeof(store_err));
 	shim_busy--;
 }
 
