@@ -266,7 +266,7 @@ static bool from_mx(const struct esa_peer_facts *p, struct esa_choice *ch)
 {
 	struct esa_candidate all[ESA_MAX_CANDIDATES];
 	const struct esa_learned *l = p->learned;
-	size_t n = 0, keep = 0, k;
+	size_t n = 0, keep = 0, by_domain, k;
 
 	for (size_t i = 0; i < p->nlearned && n < ESA_MAX_CANDIDATES; i++) {
 		if (l[i].domain[0] == '\0')
@@ -286,11 +286,14 @@ static bool from_mx(const struct esa_peer_facts *p, struct esa_choice *ch)
 	for (k = 0; p->name != NULL && k < n; k++)	/* the domain asked for */
 		if (same_name(all[k].domain, p->name))
 			ch->cands[keep++] = all[k];
-	for (k = 0; p->name != NULL && keep == 0 && k < n; k++)	/* its MX host */
-		if (same_name(all[k].via, p->name))
+	by_domain = keep;
+	for (k = 0; p->name != NULL && by_domain == 0 && k < n; k++)
+		if (same_name(all[k].via, p->name))	/* else its MX host */
 			ch->cands[keep++] = all[k];
-	for (k = 0; keep == 0 && k < n; k++)	/* cannot tell: all of them */
-		ch->cands[keep++] = all[k];
+	if (keep == 0) {	/* cannot tell: all of them */
+		memcpy(ch->cands, all, n * sizeof(all[0]));
+		keep = n;
+	}
 	ch->n = keep;
 	esa_strlcpy(ch->source, "mx-lookup", sizeof(ch->source));
 	return true;
@@ -420,11 +423,14 @@ static void stock(SSL *ssl, const struct esa_conn *c, struct esa_result *res)
 }
 
 /* evaluate_for - stage II for one recipient domain (cand, NULL for the
- * connection's own) into a new result; chain facts from OpenSSL's run */
+ * connection's own) into a new result, with DNS until deadline (esa_now_ms);
+ * chain facts from OpenSSL's run */
 static struct esa_result *evaluate_for(SSL *ssl, struct esa_conn *c,
 				       X509_STORE_CTX *x,
-				       const struct esa_candidate *cand)
+				       const struct esa_candidate *cand,
+				       uint64_t deadline)
 {
+	uint64_t now = esa_now_ms();
 	struct esa_result *res = esa_result_new();
 	struct esa_target t;
 	enum esa_tls tls;
@@ -446,13 +452,15 @@ static struct esa_result *evaluate_for(SSL *ssl, struct esa_conn *c,
 		    "verified to a trusted CA", sizeof(res->chain.text));
 	esa_identity_check_modes(res, X509_STORE_CTX_get0_cert(x), &t,
 				 esa_config_resolver(c->cfg),
-				 c->cfg->dns_budget_ms, modes_for(c, tls));
+				 deadline > now ? (unsigned)(deadline - now) : 1,
+				 modes_for(c, tls));
 	res->accept = esa_result_accept(res, tls) && c->forced_error[0] == '\0';
 	return res;
 }
 
 /* note_candidate - one candidate's own verdicts, for the log */
-static void note_candidate(struct esa_result *res, const struct esa_candidate *cand,
+static void note_candidate(struct esa_result *res,
+			   const struct esa_candidate *cand,
 			   const struct esa_result *of)
 {
 	struct esa_candidate_verdict *v;
@@ -506,18 +514,22 @@ static void merge(struct esa_result *res, struct esa_result *other)
 }
 
 /* evaluate - stage II for the finished (or failed) chain, for every
- * recipient candidate, into a new result that replaces c->result */
+ * recipient candidate under one DNS budget, into a new result that
+ * replaces c->result */
 static struct esa_result *evaluate(SSL *ssl, struct esa_conn *c,
 				   X509_STORE_CTX *x)
 {
+	uint64_t deadline = esa_now_ms() + c->cfg->dns_budget_ms;
 	struct esa_result *res, *other;
 
 	choose_recipient(ssl, c);
-	res = evaluate_for(ssl, c, x, c->ncands > 1 ? &c->cands[0] : NULL);
+	res = evaluate_for(ssl, c, x, c->ncands > 1 ? &c->cands[0] : NULL,
+			   deadline);
 	if (res != NULL && c->ncands > 1)
 		note_candidate(res, &c->cands[0], res);
 	for (size_t i = 1; res != NULL && i < c->ncands; i++) {
-		if ((other = evaluate_for(ssl, c, x, &c->cands[i])) == NULL) {
+		other = evaluate_for(ssl, c, x, &c->cands[i], deadline);
+		if (other == NULL) {
 			esa_result_free(res);
 			res = NULL;
 			break;

@@ -20,6 +20,14 @@
 # it says why and stops after part 1.  Exits non-zero if a verdict or a
 # delivery is not as SPEC 5 and 7 say.
 #
+# Act two (issue 7), in the same lab: the same message sent by Debian's
+# Postfix (a private instance, scripts/lab postfix) with its smtp client under
+# the shim and no setting that names example.com: the shim learns the
+# recipient domain from Postfix's own MX lookup.  Observe mode, then setting 6
+# (deferred: the message stays in Postfix's queue), then setting 5 (the queue
+# flushed, delivered); one table row per delivery attempt, from the shim's
+# log lines and Postfix's maillog.
+#
 # Environment: ESA_CHECK (default build/esa-check), KEEP=1 to keep the files.
 set -euo pipefail
 
@@ -399,6 +407,139 @@ fi
 # --- the A/B report -----------------------------------------------------------------
 heading "The A/B report of the demo's log lines (scripts/ab-report)"
 "$root/scripts/ab-report" "$live/all.log" | sed "s|$live/||g"
+
+# =============================================================================
+# Act two (issue 7): the same message sent by Postfix, retrofitted with the
+# shim; no setting anywhere names example.com
+# =============================================================================
+if [[ -x /usr/lib/postfix/sbin/master && -x /usr/sbin/postfix ]]; then
+	heading "Act two: the same message, sent by Postfix under the shim" \
+		"Debian's Postfix 3.7, a private instance of its own inside the lab (scripts/lab" \
+		"postfix: own configuration and queue, master in the client namespace, relayhost" \
+		"empty), smtp_tls_security_level = may.  Its smtp(8) client runs under the shim" \
+		"through import_environment, and nothing tells the shim the recipient domain:" \
+		"it watches Postfix's own MX lookup of example.com and the address lookups of" \
+		"the MX hosts, and recognises the peer at the handshake (recipient_source" \
+		"mx-lookup, via = the MX host).  Three runs: observe, Verify Hosted Domains" \
+		"(setting 6), then Verify (setting 5) flushing the queue."
+	pf_log() { echo "$live/postfix-$1.log"; }
+	# pf_run LABEL SETTING [ENV...] - (re)start the lab's Postfix for one run
+	pf_run() {
+		local label=$1 tls=$2 e envs=()
+		shift 2
+		for e in "$@"; do
+			envs+=(--env "$e")
+		done
+		lab postfix stop
+		lab postfix start --shim "$root/build/esashim.so" --env ESA_TLS="$tls" \
+			--env ESA_LOG="$(pf_log "$label")" --env ESA_CAFILE="$ESALAB_CA" \
+			--env ESA_NAMESERVER=127.0.0.1 "${envs[@]}" >/dev/null
+	}
+	pf_dir=$(lab postfix dir)
+	chmod 755 "$dir" "$live"	# smtp(8), as the mail user, writes the logs there
+	echo '$ scripts/lab postfix start --shim build/esashim.so --env ESA_TLS=... --env ESA_LOG=...'
+	pf_run observe required-verify-hosted ESA_ENFORCE=observe
+	grep -E '^(smtp_tls_security_level|relayhost|import_environment) ' "$pf_dir/etc/main.cf" |
+		sed "s|$root/||g; s|$dir/||g; s|$ESALAB_DIR/|\$ESALAB_DIR/|g"
+	if grep -q 'example\.com' "$pf_dir/etc/main.cf" "$pf_dir/etc/master.cf"; then
+		echo "demo: the Postfix configuration names example.com" >&2
+		unexpected=$((unexpected + 1))
+	fi
+	pf_before=$(mailbox_count)
+	echo '$ scripts/lab postfix send user@example.com'
+	lab postfix send user@example.com
+	lab postfix wait 20 || true
+	pf_got_observe=$(($(mailbox_count) - pf_before))
+
+	pf_run hosted required-verify-hosted
+	pf_before=$(mailbox_count)
+	lab postfix send user@example.com >/dev/null
+	lab postfix wait 20 || true
+	pf_got_hosted=$(($(mailbox_count) - pf_before))
+	echo
+	echo '$ scripts/lab postfix queue        # postqueue -p of the private instance'
+	lab postfix queue | tee "$live/postfix-queue.txt"
+
+	pf_run verify required-verify
+	pf_before=$(mailbox_count)
+	echo '$ scripts/lab postfix flush        # setting 5 now; postqueue -f'
+	lab postfix flush
+	sleep 0.5
+	lab postfix wait 20 || true
+	pf_got_verify=$(($(mailbox_count) - pf_before))
+	lab postfix stop
+	cp "$pf_dir/maillog" "$live/postfix-maillog"
+
+	heading "Postfix under the shim: the SPEC 8.5 verdicts, one row per delivery attempt" \
+		"Read from the shim's log lines (one per TLS handshake) and Postfix's maillog."
+	/usr/bin/python3 - "$live/postfix-maillog" "observe:$(pf_log observe)" \
+		"6 required-verify-hosted:$(pf_log hosted)" "5 required-verify (flush):$(pf_log verify)" <<'PY'
+import json, re, sys
+maillog = open(sys.argv[1]).read()
+head = ["run", "peer", "MX host (via)", "recipient (source)", "stock", "Verify",
+        "Verify Hosted Domains", "ESA decision", "Postfix"]
+rows = []
+for arg in sys.argv[2:]:
+    label, path = arg.split(":", 1)
+    try:
+        lines = [json.loads(x) for x in open(path)]
+    except (OSError, ValueError):
+        lines = []
+    for j in lines:
+        if j.get("event") == "plaintext":
+            rows.append([label, j["peer"], "-", "%s (mx-lookup)" % j.get("recipient_domain"),
+                         "-", "-", "-", j["decision"] + ": MAIL FROM in clear", "-"])
+            continue
+        if j.get("event") != "handshake":
+            continue
+        v, h = j["verify"], j["hosted"]
+        ver = "PASS (%s %s)" % (v["source"], v["reference"]) if v["pass"] else "FAIL"
+        hos = "PASS (%s %s)" % (h["source"], h["reference"]) if h["pass"] else "FAIL"
+        peer = j["peer"]
+        sent = re.search(r"relay=[^ ]*\[%s\]:25, .*status=sent" % re.escape(peer), maillog)
+        if j["enforce"] == "observe":
+            dec = j["decision"] + " (logged only)"
+        else:
+            dec = j["decision"]
+        if j["decision"] == "reject" and j["enforce"] == "esa":
+            pf = "handshake failed"
+        else:
+            pf = "sent" if sent else "?"
+        rows.append([label, peer, j.get("via") or "-",
+                     "%s (%s)" % (j.get("recipient_domain"), j.get("recipient_source")),
+                     "ok" if j["stock"]["ok"] else "FAIL", ver, hos, dec, pf])
+w = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
+fmt = "  ".join("%%-%ds" % n for n in w)
+print((fmt % tuple(head)).rstrip())
+print(fmt % tuple("-" * n for n in w))
+for r in rows:
+    print((fmt % tuple(r)).rstrip())
+for status in ("deferred", "sent"):
+    for m in re.finditer(r"postfix/smtp\[\d+\]: \w+: (to=<[^>]*>, relay=[^ ]*, .*status=%s.*)" % status, maillog):
+        print("  maillog: " + m.group(1))
+PY
+	cat <<EOF
+
+     observe: Postfix decides as it always did (opportunistic TLS: it asks
+     for no name, and its chain check, against the system store without the
+     lab CA, fails: "stock FAIL"; it delivers all the same), and the shim only
+     logs that ESA would have refused.
+     Setting 6: both MX hosts refused at the handshake, so Postfix defers the
+     message: it stays in its queue (postqueue -p above), neither bounced nor
+     lost.  Setting 5: Verify passes through the PTR name mx0a.emailhosted.not
+     and the same message goes out when the queue is flushed.
+EOF
+	if ((pf_got_observe != 1 || pf_got_hosted != 0 || pf_got_verify != 1)); then
+		echo "demo: Postfix delivered $pf_got_observe/$pf_got_hosted/$pf_got_verify message(s) (observe/6/5), expected 1/0/1" >&2
+		unexpected=$((unexpected + 1))
+	fi
+	if ! grep -q 'Cannot start TLS: handshake failure' "$live/postfix-queue.txt"; then
+		echo "demo: the deferred message is not in Postfix's queue" >&2
+		unexpected=$((unexpected + 1))
+	fi
+else
+	printf '\n==== Act two: Postfix\n     Postfix is not installed (scripts/deps.sh): skipped.\n'
+fi
 
 # --- teardown -------------------------------------------------------------------------
 heading "Teardown"

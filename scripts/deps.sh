@@ -54,6 +54,8 @@ PACKAGES=(
 	binutils
 	s-nail
 	postfix
+	m4
+	libwrap0
 )
 
 # missing_packages - print the packages dpkg does not report as installed

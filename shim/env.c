@@ -5,10 +5,12 @@
  * ESA_ENFORCE, ESA_LOG, ESA_NAMESERVER, ESA_DNS_FILE, ESA_CAFILE,
  * ESA_CAPATH, ESA_CRL, ESA_PORTS.  Read on first use (the first SSL_CTX,
  * client handshake or plain-text MAIL FROM), not in a constructor, so
- * programs that never use TLS pay nothing and hear nothing.  Every bad value is reported once,
- * naming the variable; the first one is kept in conf.error and from then
- * on every verification refuses (and, under esa, every plain-text MAIL
- * FROM on an SMTP port): a mistyped setting must not open the door.
+ * programs that never use TLS pay nothing and hear nothing; only their
+ * values are copied when the shim is loaded (env_copy, below).  Every bad
+ * value is reported once, naming the variable; the first one is kept in
+ * conf.error and from then on every verification refuses (and, under esa,
+ * every plain-text MAIL FROM on an SMTP port): a mistyped setting must not
+ * open the door.
  *
  * Files named by the environment are checked now (the DNS master file is
  * parsed, the CA file loaded), so a mistake is reported at once and not at
@@ -47,11 +49,45 @@ static void fail(const char *var, const char *problem)
 	shim_log_error(&conf, msg);
 }
 
+/*
+ * The ESA_* variables as the program was started with them.  Some programs
+ * empty their environment before they first use TLS (sendmail keeps only a
+ * few variables; Postfix's daemons keep import_environment): the values
+ * are copied, not parsed, when the shim is loaded, and read from the copy
+ * on first use.  A variable absent then is looked up at first use (a
+ * program may set it itself).  ESA_LOG is made absolute against the
+ * directory the program started in (sendmail moves to its queue).
+ */
+static const char *const env_names[] = {
+	"ESA_TLS", "ESA_RECIPIENT_DOMAIN", "ESA_ROUTES", "ESA_CONFIG",
+	"ESA_ENFORCE", "ESA_LOG", "ESA_NAMESERVER", "ESA_DNS_FILE",
+	"ESA_CAFILE", "ESA_CAPATH", "ESA_CRL", "ESA_PORTS",
+};
+#define ENV_N (sizeof(env_names) / sizeof(env_names[0]))
+static char *env_copy[ENV_N];
+static char start_cwd[2048];
+
+/* snapshot_env - copy the ESA_* variables when the shim is loaded */
+__attribute__((constructor)) static void snapshot_env(void)
+{
+	const char *v;
+
+	for (size_t i = 0; i < ENV_N; i++)
+		if ((v = getenv(env_names[i])) != NULL && *v != '\0')
+			env_copy[i] = strdup(v);
+	if (getcwd(start_cwd, sizeof(start_cwd)) == NULL)
+		start_cwd[0] = '\0';
+}
+
 /* env - a variable's value, NULL when unset or empty */
 static const char *env(const char *name)
 {
-	const char *v = getenv(name);
+	const char *v;
 
+	for (size_t i = 0; i < ENV_N; i++)
+		if (env_copy[i] != NULL && strcmp(env_names[i], name) == 0)
+			return env_copy[i];
+	v = getenv(name);
 	return v && *v ? v : NULL;
 }
 
@@ -95,10 +131,12 @@ static void read_log(const char *v)
 		conf.log = SHIM_LOG_STDERR;
 		return;
 	}
-	if (v[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+	if (v[0] == '/' ||
+	    (start_cwd[0] == '\0' && getcwd(cwd, sizeof(cwd)) == NULL))
 		snprintf(conf.log_path, sizeof(conf.log_path), "%s", v);
 	else
-		snprintf(conf.log_path, sizeof(conf.log_path), "%s/%s", cwd, v);
+		snprintf(conf.log_path, sizeof(conf.log_path), "%s/%s",
+			 start_cwd[0] ? start_cwd : cwd, v);
 	fd = open(conf.log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
 		  O_NOCTTY, 0644);
 	if (fd < 0) {	/* lines go to syslog instead */

@@ -312,6 +312,17 @@ static bool skip_conn(SSL *ssl)
 	return !st->settled || st->skipped;
 }
 
+/* learned - the library asks what the program's DNS work says about the
+ * connection's peer (recipient_source "mx-lookup", issue 7) */
+static size_t learned(SSL *ssl, const struct esa_conn *c,
+		      struct esa_learned *out, size_t max)
+{
+	(void)ssl;
+	if (!c->have_peer)
+		return 0;
+	return shim_learned(c->peer_family, c->peer, out, max);
+}
+
 /* setup - the library's state for a new client connection */
 static struct esa_conn *setup(SSL *ssl, const struct shim_conf *sc)
 {
@@ -325,6 +336,7 @@ static struct esa_conn *setup(SSL *ssl, const struct shim_conf *sc)
 	c->observe = sc->observe;
 	c->skip = skip_conn;
 	c->on_decide = on_decide;
+	c->learned = learned;
 	esa_strlcpy(c->forced_error, sc->error, sizeof(c->forced_error));
 	if (sc->recipient[0] != '\0') {
 		esa_strlcpy(c->recipient, sc->recipient, sizeof(c->recipient));

@@ -169,6 +169,39 @@ static void emit(const struct shim_conf *sc, struct esa_json *j)
 	free(line);
 }
 
+/* candidates - recipient_candidates: the domains whose MX lookups by the
+ * program led to the peer (recipient_source "mx-lookup"), and, when there
+ * were several, candidate_verdicts: each one's own verdicts (the line's
+ * verify and hosted pass only if they pass for all) */
+static void candidates(struct esa_json *j, const struct esa_conn *c,
+		       const struct esa_result *res)
+{
+	if (strcmp(res->recipient_source, "mx-lookup") != 0 || c->ncands == 0)
+		return;
+	esa_json_key(j, "recipient_candidates");
+	esa_json_begin_array(j);
+	for (size_t i = 0; i < c->ncands; i++)
+		esa_json_str(j, c->cands[i].domain);
+	esa_json_end_array(j);
+	if (res->ncandidates < 2)
+		return;
+	esa_json_key(j, "candidate_verdicts");
+	esa_json_begin_array(j);
+	for (size_t i = 0; i < res->ncandidates; i++) {
+		const struct esa_candidate_verdict *v = &res->candidates[i];
+
+		esa_json_begin_object(j);
+		esa_json_kstr(j, "domain", v->domain);
+		esa_json_kopt(j, "via", v->via);
+		esa_json_kstr(j, "tls", esa_tls_name(v->tls));
+		esa_json_kbool(j, "verify", v->verify_pass);
+		esa_json_kbool(j, "hosted", v->hosted_pass);
+		esa_json_kstr(j, "decision", v->accept ? "accept" : "reject");
+		esa_json_end_object(j);
+	}
+	esa_json_end_array(j);
+}
+
 /* shim_log_decision - the SPEC 8.5 line of one handshake */
 void shim_log_decision(SSL *ssl, struct esa_conn *c, int port)
 {
@@ -187,6 +220,7 @@ void shim_log_decision(SSL *ssl, struct esa_conn *c, int port)
 	esa_json_kopt(&j, "recipient_domain", res->recipient);
 	esa_json_kopt(&j, "recipient_source", res->recipient_source);
 	esa_json_kopt(&j, "via", res->via);
+	candidates(&j, c, res);
 	esa_json_kstr(&j, "tls", esa_tls_name(res->tls));
 	esa_json_kstr(&j, "enforce", c->observe ? "observe" : "esa");
 	esa_json_key(&j, "chain");
@@ -213,8 +247,9 @@ void shim_log_decision(SSL *ssl, struct esa_conn *c, int port)
 /* shim_log_plaintext - a MAIL FROM in clear on an SMTP port; ESA refuses
  * it under settings 3, 5, 6 (SPEC 5: no delivery without TLS); enforce
  * says whether the refusal was carried out */
-void shim_log_plaintext(int fd, const char *peer, int port, enum esa_tls tls,
-			bool reject, const char *why)
+void shim_log_plaintext(int fd, const char *peer, int port,
+			const char *recipient, enum esa_tls tls, bool reject,
+			const char *why)
 {
 	const struct shim_conf *sc = shim_conf();
 	struct esa_json j;
@@ -225,7 +260,7 @@ void shim_log_plaintext(int fd, const char *peer, int port, enum esa_tls tls,
 	esa_json_kopt(&j, "peer", peer);
 	esa_json_kint(&j, "port", port);
 	esa_json_kint(&j, "fd", fd);
-	esa_json_kopt(&j, "recipient_domain", sc->recipient);
+	esa_json_kopt(&j, "recipient_domain", recipient);
 	esa_json_kstr(&j, "tls", esa_tls_name(tls));
 	esa_json_kstr(&j, "enforce", sc->observe ? "observe" : "esa");
 	esa_json_kstr(&j, "decision", reject ? "reject" : "accept");

@@ -11,6 +11,10 @@
  * in clear.  Under settings 1, 2 and 4, and under ESA_ENFORCE=observe, it
  * goes through and is logged.  A TLS session never writes that text in clear: its records
  * are encrypted (with kernel TLS, the descriptor is marked as TLS first).
+ * The setting is that of ESA_RECIPIENT_DOMAIN, else of the recipient
+ * domains the destinations file or the program's own MX lookups lead to
+ * (learn.c: a mailer that falls back to plain text is judged for the domain
+ * it delivers to), else the default.
  *
  * Cost for everyone else: a check of the first kilobyte of each write for
  * a line starting "MAIL FROM:"; the socket is looked at (getpeername) only
@@ -29,6 +33,7 @@
 #include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -126,13 +131,53 @@ static bool has_mail_from(const char *buf, size_t len)
 	return false;
 }
 
+/* plaintext_tls - the setting a clear-text MAIL FROM to this peer is
+ * judged by: ESA_RECIPIENT_DOMAIN's; else that of the recipient domains the
+ * destinations file or the program's own MX lookups lead to (the first that
+ * requires TLS, else the first: one candidate requiring TLS is enough);
+ * else the default.  dom gets the domain judged for, "" if none. */
+static enum esa_tls plaintext_tls(const struct shim_conf *sc, int family,
+				  const unsigned char *addr, char *dom,
+				  size_t domsz)
+{
+	struct esa_peer_facts p = { .name = NULL };
+	struct esa_choice *ch = NULL;
+	enum esa_tls tls = shim_default_tls(sc), t;
+
+	esa_strlcpy(dom, sc->recipient, domsz);
+	if (sc->recipient[0] != '\0')
+		goto out;
+	p.family = family;
+	memcpy(p.addr, addr, 16);
+	if ((p.learned = calloc(32, sizeof(*p.learned))) == NULL ||
+	    (ch = calloc(1, sizeof(*ch))) == NULL)
+		goto out;
+	p.nlearned = shim_learned(family, addr, p.learned, 32);
+	if (!esa_recipient_choose(sc->cfg, &p, ch))
+		goto out;
+	tls = esa_config_tls_for(sc->cfg, ch->cands[0].domain);
+	esa_strlcpy(dom, ch->cands[0].domain, domsz);
+	for (size_t i = 0; i < ch->n; i++) {	/* the first requiring TLS */
+		t = esa_config_tls_for(sc->cfg, ch->cands[i].domain);
+		if (t == ESA_TLS_REQUIRED || t >= ESA_TLS_REQUIRED_VERIFY) {
+			tls = t;
+			esa_strlcpy(dom, ch->cands[i].domain, domsz);
+			break;
+		}
+	}
+out:
+	free(p.learned);
+	free(ch);
+	return tls;
+}
+
 /* refuse_plaintext - a clear-text MAIL FROM on an SMTP client socket:
  * log it; true when it must not be sent */
 static bool refuse_plaintext(int fd, const char *buf, size_t len)
 {
 	const struct shim_conf *sc;
 	unsigned char addr[16];
-	char peer[64], why[ESA_ERR_MAX];
+	char peer[64], why[ESA_ERR_MAX], dom[ESA_NAME_MAX];
 	int family, port, type = 0;
 	socklen_t tlen = sizeof(type);
 	enum esa_tls tls;
@@ -149,7 +194,7 @@ static bool refuse_plaintext(int fd, const char *buf, size_t len)
 	if (sc->cfg == NULL || !shim_port_smtp(sc, port))
 		return false;
 	shim_busy++;
-	tls = shim_default_tls(sc);
+	tls = plaintext_tls(sc, family, addr, dom, sizeof(dom));
 	reject = sc->error[0] != '\0' || tls == ESA_TLS_REQUIRED ||
 		 tls == ESA_TLS_REQUIRED_VERIFY ||
 		 tls == ESA_TLS_REQUIRED_VERIFY_HOSTED;
@@ -162,7 +207,7 @@ static bool refuse_plaintext(int fd, const char *buf, size_t len)
 			 "MAIL FROM in plain text: setting %s allows it",
 			 esa_tls_name(tls));
 	esa_format_ip(family, addr, peer, sizeof(peer));
-	shim_log_plaintext(fd, peer, port, tls, reject, why);
+	shim_log_plaintext(fd, peer, port, dom, tls, reject, why);
 	reject = reject && !sc->observe;
 	if (reject) {	/* the session is over: nothing more is sent, and no
 			 * program waits for a reply */

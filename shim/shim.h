@@ -6,8 +6,11 @@
  * channel; esashim.c holds the interposed libssl functions and the
  * per-connection glue; net.c the interposed socket functions that stop a
  * plain-text MAIL FROM (SPEC 5) and learn which socket a handshake uses;
- * real.c finds the real functions behind the hooks.  Nothing here decides
- * anything about identities: that is libesaverify's job.
+ * resolv.c the interposed resolver functions, whose answers learn.c
+ * remembers (which domain's MX led to which address: the recipient domain
+ * of a mailer that never names it); real.c finds the real functions behind
+ * the hooks.  Nothing here decides anything about identities: that is
+ * libesaverify's job.
  *
  * Re-entrancy: shim_busy is non-zero while the shim's own code (or the
  * library's, e.g. a DNS query inside the verify callback) runs on this
@@ -93,6 +96,21 @@ void shim_mark_tls(int fd);
 /* The peer address and port of a connected TCP socket; false otherwise. */
 bool shim_peer_of(int fd, int *family, unsigned char addr[16], int *port);
 
+/* --- learn.c, resolv.c: the program's own DNS work (issue 7) --------------- */
+
+/* A DNS message the program received in answer to its own query: MX and
+ * A/AAAA answers are remembered for their TTL. */
+void shim_learn_dns(const unsigned char *msg, int len);
+/* The program's MX query for name found the name without MX records. */
+void shim_learn_no_mx(const char *name);
+/* The program resolved host to addr (no TTL known: getaddrinfo). */
+void shim_learn_addr(const char *host, int family, const void *addr);
+/* What leads to the peer address family/addr: (recipient domain, MX host)
+ * pairs, the most recently learned first, then hosts no MX named (domain
+ * ""); at most max.  Thread-safe. */
+size_t shim_learned(int family, const unsigned char *addr,
+		    struct esa_learned *out, size_t max);
+
 /* --- real.c --------------------------------------------------------------- */
 
 /* The next definition of name after the shim (libssl's when version is
@@ -109,10 +127,12 @@ void *shim_real(const char *name, const char *version, void **slot);
 void shim_log_line(const struct shim_conf *sc, const char *line);
 /* The SPEC 8.5 line for a decided connection; port 0 if unknown. */
 void shim_log_decision(SSL *ssl, struct esa_conn *c, int port);
-/* A line for a plain-text MAIL FROM on an SMTP port: ESA's decision (carried
- * out under esa, only noted under observe) and why. */
-void shim_log_plaintext(int fd, const char *peer, int port, enum esa_tls tls,
-			bool reject, const char *why);
+/* A line for a plain-text MAIL FROM on an SMTP port: the recipient domain
+ * judged for, ESA's decision (carried out under esa, only noted under
+ * observe) and why. */
+void shim_log_plaintext(int fd, const char *peer, int port,
+			const char *recipient, enum esa_tls tls, bool reject,
+			const char *why);
 /* A configuration error: to stderr (unless it is a network socket) and,
  * when the channel is another one, there too. */
 void shim_log_error(const struct shim_conf *sc, const char *msg);
