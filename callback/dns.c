@@ -757,32 +757,6 @@ static int lr_mkquery(struct lr_ctx *c, bool edns)
 	return 0;
 }
 
-/* io_wait - poll one fd for events until the deadline; 0 or -1 (errno) */
-static int io_wait(int fd, short events, uint64_t deadline)
-{
-	struct pollfd p = { .fd = fd, .events = events };
-
-	for (;;) {
-		uint64_t now = esa_now_ms();
-		int n;
-
-		if (now >= deadline) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		n = poll(&p, 1, deadline - now > INT_MAX ? INT_MAX :
-			 (int)(deadline - now));
-		if (n > 0)
-			return 0;	/* errors surface in the next call */
-		if (n == 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		if (errno != EINTR)
-			return -1;
-	}
-}
-
 /* io_all - send or receive exactly len octets on a non-blocking socket */
 static int io_all(int fd, unsigned char *buf, size_t len, bool wr,
 		  uint64_t deadline)
@@ -805,7 +779,7 @@ static int io_all(int fd, unsigned char *buf, size_t len, bool wr,
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return -1;
-		if (io_wait(fd, wr ? POLLOUT : POLLIN, deadline) != 0)
+		if (esa_wait_fd(fd, wr ? POLLOUT : POLLIN, deadline) != 0)
 			return -1;
 	}
 	return 0;
@@ -850,7 +824,7 @@ static int lr_tcp(struct lr_ctx *c)
 		return -1;
 	esa_resolver_count(c->r);
 	if (connect(fd, (struct sockaddr *)&ss, sl) != 0) {
-		if (errno != EINPROGRESS || io_wait(fd, POLLOUT, c->deadline))
+		if (errno != EINPROGRESS || esa_wait_fd(fd, POLLOUT, c->deadline))
 			goto out;
 		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) || err) {
 			errno = err ? err : errno;

@@ -153,6 +153,11 @@ uint32_t esa_dns_parse_answer(const unsigned char *msg, size_t len,
 uint64_t esa_now_ms(void);
 /* Monotonic microseconds (util.c). */
 uint64_t esa_now_us(void);
+/* esa_wait_fd - poll fd for events (POLLIN, POLLOUT) until deadline
+ * (esa_now_ms()), across EINTR; 0 when it is ready (an error on fd shows in
+ * the next read or write), or -1 with errno: ETIMEDOUT when the time is up
+ * (util.c; the DNS client and esa-check live). */
+int esa_wait_fd(int fd, short events, uint64_t deadline);
 /* The reverse-lookup name of an address: "1.2.0.192.in-addr.arpa" or the
  * ip6.arpa nibble form.  family AF_INET or AF_INET6. */
 int esa_reverse_name(int family, const unsigned char *addr, char *out,

@@ -191,25 +191,33 @@ static const char *labels_problem(const char *s, size_t len, size_t *count)
 	}
 }
 
-/* name_problem - the checks p and r share, before their labels are read */
-static const char *name_problem(const char *s, size_t len)
+/* name_problem - the checks p and r share, before their labels are read;
+ * s NULL counts as "".  When s passes, *len loses the trailing dot. */
+static const char *name_problem(const char *s, size_t *len)
 {
+	size_t n = *len;
+
+	if (s == NULL) {
+		s = "";
+		n = 0;
+	}
 	/* SPEC 3.3: a NUL octet ("www.bank.com\0.evil.com") */
-	if (memchr(s, '\0', len) != NULL)
+	if (memchr(s, '\0', n) != NULL)
 		return "contains a NUL octet";
 	/* SPEC 3.6: only A-labels are compared; U-labels, Latin-1, ... never */
-	if (!all_ascii(s, len))
+	if (!all_ascii(s, n))
 		return "not ASCII";
-	len = trim_dot(s, len);
+	n = trim_dot(s, n);
 	/* SPEC 3.2, 3.3: "" and "." name nothing */
-	if (len == 0)
+	if (n == 0)
 		return "empty name";
 	/* SPEC 3.2, 3.3, RFC 1035 2.3.4: at most 253 octets without the dot */
-	if (len > NAME_MAX_OCTETS)
+	if (n > NAME_MAX_OCTETS)
 		return "longer than 253 octets";
 	/* SPEC 3.7: IP identities are out of scope */
-	if (esa_looks_like_ip(s, len))
+	if (esa_looks_like_ip(s, n))
 		return "is an IP address";
+	*len = n;
 	return NULL;
 }
 
@@ -219,14 +227,9 @@ const char *esa_reference_problem(const char *r, size_t rlen)
 	const char *why;
 	size_t labels;
 
-	if (r == NULL) {
-		r = "";
-		rlen = 0;
-	}
-	why = name_problem(r, rlen);
+	why = name_problem(r, &rlen);
 	if (why != NULL)
 		return why;
-	rlen = trim_dot(r, rlen);
 	/* SPEC 3.2: a reference identifier is a name, never a pattern */
 	if (memchr(r, '*', rlen) != NULL)
 		return "contains a wildcard";
@@ -268,14 +271,9 @@ const char *esa_presented_problem(const char *p, size_t plen)
 	size_t labels = 0;
 	bool wild;
 
-	if (p == NULL) {
-		p = "";
-		plen = 0;
-	}
-	why = name_problem(p, plen);
+	why = name_problem(p, &plen);
 	if (why != NULL)
 		return why;
-	plen = trim_dot(p, plen);
 	why = wildcard_problem(p, plen, &wild);
 	if (why != NULL)
 		return why;

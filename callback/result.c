@@ -470,6 +470,18 @@ void esa_result_json_mode(const struct esa_result *res, enum esa_mode mode,
 	esa_json_end_object(j);
 }
 
+/* esa_result_json_query - the members every DNS query's object begins with */
+void esa_result_json_query(struct esa_json *j, const char *name,
+			   uint16_t type, enum esa_dns_status status,
+			   int rcode, size_t count)
+{
+	esa_json_kstr(j, "name", name);
+	esa_json_kstr(j, "type", esa_rrtype_name(type));
+	esa_json_kstr(j, "status", esa_dns_status_name(status));
+	esa_json_kint(j, "rcode", rcode);
+	esa_json_kuint(j, "answers", count);
+}
+
 /* esa_result_json_dns - the DNS queries made, in order */
 void esa_result_json_dns(const struct esa_result *res, struct esa_json *j)
 {
@@ -480,11 +492,8 @@ void esa_result_json_dns(const struct esa_result *res, struct esa_json *j)
 		const struct esa_dnsq *q = &res->dns[i];
 
 		esa_json_begin_object(j);
-		esa_json_kstr(j, "name", q->name);
-		esa_json_kstr(j, "type", esa_rrtype_name(q->type));
-		esa_json_kstr(j, "status", esa_dns_status_name(q->status));
-		esa_json_kint(j, "rcode", q->rcode);
-		esa_json_kuint(j, "answers", q->count);
+		esa_result_json_query(j, q->name, q->type, q->status, q->rcode,
+				      q->count);
 		esa_json_kbool(j, "ad", q->ad);
 		esa_json_kbool(j, "cached", q->cached);
 		esa_json_kuint(j, "ms", q->ms);

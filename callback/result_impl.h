@@ -30,6 +30,12 @@ void esa_result_json_mode(const struct esa_result *res, enum esa_mode mode,
 			  struct esa_json *j);
 /* [{"name", "type", "status", "rcode", "answers", "ad", "cached", "ms"}] */
 void esa_result_json_dns(const struct esa_result *res, struct esa_json *j);
+/* The members a DNS query's object begins with, into an object the caller
+ * has opened: "name", "type", "status", "rcode", "answers" (the "dns" list
+ * above, and esa-check live's "lookups"). */
+void esa_result_json_query(struct esa_json *j, const char *name,
+			   uint16_t type, enum esa_dns_status status,
+			   int rcode, size_t count);
 /* Every member of the SPEC 8.2 object, in order. */
 void esa_result_json_fields(const struct esa_result *res, struct esa_json *j);
 

@@ -1,8 +1,11 @@
 /*
  * util.c - small helpers shared by the modules: address parsing and
- * formatting, bounded string copies.
+ * formatting, bounded string copies, clocks, waiting on a socket.
  */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -79,4 +82,30 @@ uint64_t esa_now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* esa_wait_fd - poll fd for events until deadline; 0, or -1 with errno */
+int esa_wait_fd(int fd, short events, uint64_t deadline)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+
+	for (;;) {
+		uint64_t now = esa_now_ms();
+		int n;
+
+		if (now >= deadline) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		n = poll(&p, 1, deadline - now > INT_MAX ? INT_MAX :
+			 (int)(deadline - now));
+		if (n > 0)
+			return 0;	/* errors surface in the next call */
+		if (n == 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		if (errno != EINTR)
+			return -1;
+	}
 }

@@ -282,11 +282,8 @@ static void json_lookups(const struct live *l, struct esa_json *j)
 		const struct live_lookup *q = &l->lookups[k];
 
 		esa_json_begin_object(j);
-		esa_json_kstr(j, "name", q->name);
-		esa_json_kstr(j, "type", esa_rrtype_name(q->type));
-		esa_json_kstr(j, "status", esa_dns_status_name(q->status));
-		esa_json_kint(j, "rcode", q->rcode);
-		esa_json_kuint(j, "answers", q->count);
+		esa_result_json_query(j, q->name, q->type, q->status, q->rcode,
+				      q->count);
 		esa_json_kuint(j, "ms", q->ms);
 		esa_json_kopt(j, "reason", q->reason);
 		esa_json_end_object(j);

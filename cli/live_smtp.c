@@ -73,33 +73,6 @@ static double secs(unsigned ms)
 	return ms / 1000.0;
 }
 
-/* wait_fd - poll fd for events until deadline; 0, or -1 with errno
- * (ETIMEDOUT when the time is up) */
-static int wait_fd(int fd, short events, uint64_t deadline)
-{
-	struct pollfd p = { .fd = fd, .events = events };
-
-	for (;;) {
-		uint64_t now = esa_now_ms();
-		int n;
-
-		if (now >= deadline) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		n = poll(&p, 1, deadline - now > INT_MAX ? INT_MAX
-							  : (int)(deadline - now));
-		if (n > 0)
-			return 0;	/* errors show in the next read or write */
-		if (n == 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		if (errno != EINTR)
-			return -1;
-	}
-}
-
 /* sockaddr_of - the attempt's address and port as a sockaddr */
 static socklen_t sockaddr_of(const struct live_attempt *a,
 			     struct sockaddr_storage *ss)
@@ -134,7 +107,7 @@ static int tcp_connect(struct smtp *s, struct live_attempt *a)
 	if (connect(s->fd, (struct sockaddr *)&ss, sl) == 0)
 		return 0;
 	if (errno == EINPROGRESS) {
-		if (wait_fd(s->fd, POLLOUT, esa_now_ms() + s->timeout_ms) != 0)
+		if (esa_wait_fd(s->fd, POLLOUT, esa_now_ms() + s->timeout_ms) != 0)
 			err = errno;
 		else if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0)
 			err = errno;
@@ -181,7 +154,7 @@ static ssize_t io_read(struct smtp *s, char *p, size_t n, uint64_t deadline)
 				return -1;
 			}
 		}
-		if (wait_fd(s->fd, ev, deadline) != 0)
+		if (esa_wait_fd(s->fd, ev, deadline) != 0)
 			return -1;
 	}
 }
@@ -214,7 +187,7 @@ static int io_write(struct smtp *s, const char *p, size_t n,
 		if (k > 0) {
 			p += k;
 			n -= (size_t)k;
-		} else if (wait_fd(s->fd, ev, deadline) != 0) {
+		} else if (esa_wait_fd(s->fd, ev, deadline) != 0) {
 			return -1;
 		}
 	}
@@ -431,8 +404,8 @@ static int tls_handshake(struct smtp *s, struct live_attempt *a)
 			tls_error(a, e);
 			return -1;
 		}
-		if (wait_fd(s->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
-			    deadline) != 0)
+		if (esa_wait_fd(s->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT,
+				deadline) != 0)
 			return fail(a, LIVE_TIMEOUT, "TLS handshake: not done "
 				    "within %g s", secs(s->timeout_ms));
 	}

@@ -33,13 +33,11 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
+# shellcheck source=../tests/lib/lab.sh
+. "$root/tests/lib/lab.sh"	# lab_own, lab, lab_keep_or_remove, newest_mail
 esa_check=${ESA_CHECK:-$root/build/esa-check}
 dir=$(mktemp -d "${TMPDIR:-/tmp}/esa-demo.XXXXXX")
-if [[ ${KEEP:-0} == 1 ]]; then
-	trap 'echo "(files kept in $dir)"' EXIT
-else
-	trap 'rm -rf "$dir"' EXIT
-fi
+trap 'lab_keep_or_remove "$dir" "(files kept in $dir)"' EXIT
 SECONDS=0
 
 step=0
@@ -189,7 +187,7 @@ show "${check[@]/mx01.subd.emailhosted.not/mx0a.emailhosted.not}" --mode hosted 
 # clients under the shim
 # =============================================================================
 printf '\n==== The live lab\n'
-if ! why=$("$root/scripts/lab" possible); then
+if ! why=$("$LAB" possible); then
 	cat <<EOF
      The live part needs root and network namespaces ('ip netns add' and veth
      pairs).  Here: ${why#lab: not possible here: }.
@@ -200,22 +198,14 @@ fi
 [[ -f $root/build/esashim.so ]] || die "build/esashim.so not found: run 'make' first"
 command -v swaks >/dev/null || die "swaks is missing: scripts/deps.sh"
 
-lab_name=esalab-demo$$
-# lab ARGS... - scripts/lab on the demo's own lab
-lab() { "$root/scripts/lab" --name "$lab_name" "$@"; }
-export ESALAB_CREATOR=$$ ESALAB_QUIET=1
-"$root/scripts/lab" reap
-lab_up=0
+lab_own esalab-demo$$	# lab ARGS...: scripts/lab on the demo's own lab
+"$LAB" reap
 # cleanup - the lab down (if we brought it up), then the files
 cleanup() {
 	if ((lab_up)); then
-		lab down || echo "demo: the lab did not come down cleanly: scripts/lab --name $lab_name down" >&2
+		lab down || echo "demo: the lab did not come down cleanly: scripts/lab --name $LAB_NAME down" >&2
 	fi
-	if [[ ${KEEP:-0} == 1 ]]; then
-		echo "(files kept in $dir)"
-	else
-		rm -rf "$dir"
-	fi
+	lab_keep_or_remove "$dir" "(files kept in $dir)"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
@@ -256,7 +246,7 @@ mailbox_count() {
 # newest_tls - the X-Lab-TLS header of the newest message
 newest_tls() {
 	local f
-	f=$(find "$ESALAB_DIR"/mail/mx0[12]/new -type f -printf '%T@ %p\n' | sort -n | tail -n 1 | cut -d' ' -f2-)
+	f=$(newest_mail mx01 mx02)
 	[[ -n $f ]] && sed -n 's/^X-Lab-TLS: //p' "$f" | head -n 1
 }
 
@@ -546,7 +536,7 @@ heading "Teardown"
 lab down
 lab_up=0
 lab status || true
-if ip netns list | grep -q "^$lab_name-"; then
+if ip netns list | grep -q "^$LAB_NAME-"; then
 	die "a namespace of the lab is still there"
 fi
 echo "(the live lab took $((SECONDS - t0)) s; the whole demo $SECONDS s)"

@@ -391,16 +391,22 @@ static int shim_verify_cb(int ok, X509_STORE_CTX *x)
 	return rc;
 }
 
-/* handshake - run one handshake step with the thread's SSL noted, so the
- * socket hooks can tell which socket it uses; mark it TLS once done */
-static int handshake(int (*real)(SSL *), SSL *ssl)
+/* handshake - attach ESA to ssl (is_client: known to be a client), then
+ * run one handshake step with the thread's SSL noted, so the socket hooks
+ * can tell which socket it uses; mark it TLS once done.  -1 without the
+ * real function. */
+static int handshake(int (*real)(SSL *), SSL *ssl, bool is_client)
 {
-	SSL *outer = shim_handshake;
+	SSL *outer;
 	struct shim_ssl *st;
 	int rc;
 
+	if (real == NULL)
+		return -1;
+	attach(ssl, is_client);
 	if (shim_busy)
 		return real(ssl);
+	outer = shim_handshake;
 	shim_handshake = ssl;
 	rc = real(ssl);
 	shim_handshake = outer;
@@ -413,6 +419,16 @@ static int handshake(int (*real)(SSL *), SSL *ssl)
 	return rc;
 }
 
+/* conf_early - read the configuration now, errno kept (SSL_CTX_new) */
+static void conf_early(void)
+{
+	int saved = errno;
+
+	if (!shim_busy)
+		shim_conf();
+	errno = saved;
+}
+
 /* SSL_CTX_new, SSL_CTX_new_ex - a program that uses TLS: read the
  * configuration now, while its files are still reachable (Postfix makes
  * its contexts before it drops privileges and enters its chroot) */
@@ -420,13 +436,10 @@ SHIM_EXPORT SSL_CTX *shim_SSL_CTX_new(const SSL_METHOD *method)
 {
 	SSL_CTX *(*real)(const SSL_METHOD *) =
 		SHIM_REAL(SSL_CTX_new, SHIM_OPENSSL_VER);
-	int saved = errno;
 
 	if (real == NULL)
 		return NULL;
-	if (!shim_busy)
-		shim_conf();
-	errno = saved;
+	conf_early();
 	return real(method);
 }
 SHIM_SYMVER(shim_SSL_CTX_new, "SSL_CTX_new", SHIM_OPENSSL_VER);
@@ -437,13 +450,10 @@ SHIM_EXPORT SSL_CTX *shim_SSL_CTX_new_ex(OSSL_LIB_CTX *libctx, const char *propq
 {
 	SSL_CTX *(*real)(OSSL_LIB_CTX *, const char *, const SSL_METHOD *) =
 		SHIM_REAL(SSL_CTX_new_ex, SHIM_OPENSSL_VER);
-	int saved = errno;
 
 	if (real == NULL)
 		return NULL;
-	if (!shim_busy)
-		shim_conf();
-	errno = saved;
+	conf_early();
 	return real(libctx, propq, method);
 }
 SHIM_SYMVER(shim_SSL_CTX_new_ex, "SSL_CTX_new_ex", SHIM_OPENSSL_VER);
@@ -464,24 +474,15 @@ SHIM_SYMVER(shim_SSL_set_connect_state, "SSL_set_connect_state",
 /* SSL_connect - a client handshake (curl, Perl): a client by definition */
 SHIM_EXPORT int shim_SSL_connect(SSL *ssl)
 {
-	int (*real)(SSL *) = SHIM_REAL(SSL_connect, SHIM_OPENSSL_VER);
-
-	if (real == NULL)
-		return -1;
-	attach(ssl, true);
-	return handshake(real, ssl);
+	return handshake(SHIM_REAL(SSL_connect, SHIM_OPENSSL_VER), ssl, true);
 }
 SHIM_SYMVER(shim_SSL_connect, "SSL_connect", SHIM_OPENSSL_VER);
 
 /* SSL_do_handshake - Python's ssl module drives the handshake with it */
 SHIM_EXPORT int shim_SSL_do_handshake(SSL *ssl)
 {
-	int (*real)(SSL *) = SHIM_REAL(SSL_do_handshake, SHIM_OPENSSL_VER);
-
-	if (real == NULL)
-		return -1;
-	attach(ssl, false);
-	return handshake(real, ssl);
+	return handshake(SHIM_REAL(SSL_do_handshake, SHIM_OPENSSL_VER), ssl,
+			 false);
 }
 SHIM_SYMVER(shim_SSL_do_handshake, "SSL_do_handshake", SHIM_OPENSSL_VER);
 

@@ -19,45 +19,18 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PY=/usr/bin/python3
-LAB=$ROOT/scripts/lab
 SHIM=$ROOT/build/esashim.so
 BIN=${ESA_CHECK:-$ROOT/build/esa-check}
-passed=0
-failed=0
-skipped=0
-why=
-started=$SECONDS
+# shellcheck source=lib/lab.sh
+. "$ROOT/tests/lib/lab.sh"
+lab_suite lab
 
-if [[ $(id -u) != 0 ]]; then
-	echo "lab: skipped: the lab needs root (network namespaces)"
-	exit 77
-fi
-if ! reason=$("$LAB" possible); then
-	echo "lab: skipped: ${reason#lab: }"
-	exit 77
-fi
-for f in "$SHIM" "$BIN"; do
-	[[ -e $f ]] || { echo "lab: $f not built (run make)"; exit 1; }
-done
-for tool in swaks /usr/sbin/unbound "$PY" openssl; do
-	command -v "$tool" >/dev/null || { echo "lab: $tool is missing (scripts/deps.sh)"; exit 1; }
-done
+lab_skip_unless_possible
+lab_need_built "$SHIM" "$BIN"
+lab_need_tools swaks /usr/sbin/unbound "$PY" openssl
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/esa-lab.XXXXXX") || exit 1
-NAME=esalab-t$$
-export ESALAB_CREATOR=$$ ESALAB_QUIET=1
-lab() { "$LAB" --name "$NAME" "$@"; }
-lab_up=0
-cleanup() {
-	((lab_up == 0)) || ESALAB_KEEP=${KEEP:-0} lab down
-	if [[ ${KEEP:-0} == 1 ]]; then
-		echo "lab: logs kept in $T"
-	else
-		rm -rf "$T"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
+lab_tmp lab
+lab_open esalab-t$$
 
 # host_net - the host's own addresses and routes (compared before and after)
 host_net() {
@@ -65,32 +38,11 @@ host_net() {
 	ip route show
 	ip -6 route show
 }
-"$LAB" reap
 host_net >"$T/host-net.before"
-lab_up=1
-if ! lab up 2>"$T/up.err"; then
-	cat "$T/up.err"
-	echo "FAIL - lab up"
-	echo "lab: 0 passed, 1 failed"
-	exit 1
-fi
-eval "$(lab env)"
+lab_start
 echo "lab: up in $((SECONDS - started)) s: $ESALAB_NS (clients, DNS), $ESALAB_NS_SERVERS (servers)"
 
-# ---- helpers -------------------------------------------------------------------
-
-n=0
-# note PROBLEM - remember why the current check fails
-note() { why="$why; $1"; }
-
-# snapshot - the message count of every mailbox, before a client runs
-snapshot() {
-	local d
-	for d in "$ESALAB_DIR"/mail/*/; do
-		d=${d%/}
-		find "$d/new" -type f | wc -l >"$T/count.${d##*/}"
-	done
-}
+# ---- helpers (more in tests/lib/lab.sh) ------------------------------------------
 
 # client ENV... -- CMD... - run CMD in the lab under the shim, with this
 # check's log ($LOG) and the lab CA; sets rc, $T/out (stdout and stderr).
@@ -112,33 +64,10 @@ client() {
 		set -- "$PY" "$ESALAB_DIR/smtpclient.py" --cafile "$ESALAB_CA" "${@:2}"
 		;;
 	esac
-	snapshot
-	lab exec env LD_PRELOAD="$SHIM" ESA_LOG="$LOG" ESA_CAFILE="$ESALAB_CA" \
-		"${envs[@]}" "$@" >"$T/out" 2>&1 </dev/null
-	rc=$?
+	shim_exec "${envs[@]}" "$@"
 }
 
-want_rc() { [[ $rc == "$1" ]] || note "client exit $rc, want $1"; }
 want_fail() { [[ $rc != 0 ]] || note "client exit 0, want a failure"; }
-want_out() { grep -qF -- "$1" "$T/out" || note "client output lacks '$1'"; }
-
-# delivered HOST [tls|plain] - HOST's mailbox got a message (over TLS, or in
-# plain text, per its X-Lab-TLS header)
-delivered() {
-	local d=$ESALAB_DIR/mail/$1 before now f tls
-	before=$(cat "$T/count.$1")
-	now=$(find "$d/new" -type f | wc -l)
-	if ((now <= before)); then
-		note "nothing delivered to $1"
-		return
-	fi
-	f=$(find "$d/new" -type f -printf '%T@ %p\n' | sort -n | tail -n 1 | cut -d' ' -f2-)
-	tls=$(sed -n 's/^X-Lab-TLS: //p' "$f" | head -n 1)
-	case ${2:-} in
-	tls) [[ $tls == TLS* ]] || note "delivered to $1 with X-Lab-TLS '$tls', want TLS" ;;
-	plain) [[ $tls == none ]] || note "delivered to $1 with X-Lab-TLS '$tls', want plain text" ;;
-	esac
-}
 
 # nothing_delivered - no mailbox got a message
 nothing_delivered() {
@@ -147,7 +76,7 @@ nothing_delivered() {
 		d=${d%/}
 		name=${d##*/}
 		before=$(cat "$T/count.$name")
-		now=$(find "$d/new" -type f | wc -l)
+		now=$(mail_count "$name")
 		((now == before)) || note "$((now - before)) message(s) delivered to $name"
 	done
 }
@@ -195,29 +124,11 @@ want_no_log() {
 	fi
 }
 
-# begin - a new check: a fresh log
-begin() {
-	n=$((n + 1))
-	why=
-	LOG=$T/log-$(printf %02d $n).log
-}
-
-# done_check NAME - print the verdict of the current check
-done_check() {
-	if [[ -z $why ]]; then
-		passed=$((passed + 1))
-		echo "ok - $1"
-	else
-		failed=$((failed + 1))
-		echo "FAIL - $1: ${why#; }"
-		sed 's/^/    out: /' "$T/out" 2>/dev/null | tail -n 15
-		[[ ! -f $LOG ]] || sed 's/^/    log: /' "$LOG" | cut -c1-400 | tail -n 3
-	fi
-}
-
-skip_check() {
-	skipped=$((skipped + 1))
-	echo "skip - $1: $2"
+# failure_details - what a failed check shows (done_check): the client's
+# output, the log's last lines
+failure_details() {
+	sed 's/^/    out: /' "$T/out" 2>/dev/null | tail -n 15
+	[[ ! -f $LOG ]] || sed 's/^/    log: /' "$LOG" | cut -c1-400 | tail -n 3
 }
 
 # esa_check ARGS... - build/esa-check live in the lab; rc, $T/out, $T/err
@@ -496,24 +407,15 @@ ESALAB_KEEP=${KEEP:-0} lab down >"$T/out" 2>&1
 rc=$?
 lab_up=0
 want_rc 0
-for ns in "$NAME-net" "$NAME-client"; do
+for ns in "$LAB_NAME-net" "$LAB_NAME-client"; do
 	! ip netns list | grep -q "^$ns\b" || note "namespace $ns is still there"
 	[[ ! -e /etc/netns/$ns ]] || note "/etc/netns/$ns is still there"
 done
 [[ ! -e $ESALAB_DIR ]] || note "$ESALAB_DIR is still there"
-for p in $pids; do
-	if kill -0 "$p" 2>/dev/null && [[ $(awk '/^State:/ {print $2}' "/proc/$p/status" 2>/dev/null) != Z ]]; then
-		note "pid $p still runs"
-	fi
-done
+# shellcheck disable=SC2086 # one word a pid
+want_gone $pids
 lab status >/dev/null 2>&1
 [[ $? == 3 ]] || note "status does not say down"
 done_check "teardown: no process, namespace, /etc/netns entry or state file left"
 
-echo "lab: the suite took $((SECONDS - started)) s"
-if ((skipped > 0)); then
-	echo "lab: $passed passed, $failed failed, $skipped skipped"
-else
-	echo "lab: $passed passed, $failed failed"
-fi
-((failed == 0))
+lab_finish

@@ -36,80 +36,40 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PY=/usr/bin/python3
-LAB=$ROOT/scripts/lab
 SHIM=$ROOT/build/esashim.so
-passed=0
-failed=0
-skipped=0
-why=
-started=$SECONDS
+# shellcheck source=lib/lab.sh
+. "$ROOT/tests/lib/lab.sh"
+lab_suite postfix
 
-unset LD_PRELOAD
-for v in $(env | sed -n 's/^\(ESA_[A-Z_]*\)=.*/\1/p'); do
-	case $v in ESA_TEST_* | ESA_SUITE_*) ;; *) unset "$v" ;; esac
-done
-if [[ $(id -u) != 0 ]]; then
-	echo "postfix: skipped: the lab needs root (network namespaces)"
-	exit 77
-fi
-if ! reason=$("$LAB" possible); then
-	echo "postfix: skipped: ${reason#lab: }"
-	exit 77
-fi
+lab_clean_env
+lab_skip_unless_possible
 if [[ ! -x /usr/lib/postfix/sbin/master || ! -x /usr/sbin/postfix ]]; then
 	echo "postfix: skipped: Postfix is not installed (scripts/deps.sh)"
 	exit 77
 fi
-[[ -f $SHIM ]] || { echo "postfix: $SHIM not built (run make)"; exit 1; }
+lab_need_built "$SHIM"
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/esa-postfix.XXXXXX") || exit 1
+lab_tmp postfix
 chmod 755 "$T"	# smtp(8), as the mail user, writes the shim's log here
-NAME=esalab-p$$
-export ESALAB_CREATOR=$$ ESALAB_QUIET=1
-lab() { "$LAB" --name "$NAME" "$@"; }
-lab_up=0
-cleanup() {
-	((lab_up == 0)) || ESALAB_KEEP=${KEEP:-0} lab down
-	if [[ ${KEEP:-0} == 1 ]]; then
-		echo "postfix: logs kept in $T"
-	else
-		rm -rf "$T"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-"$LAB" reap
-lab_up=1
-if ! lab up 2>"$T/up.err"; then
-	cat "$T/up.err"
-	echo "FAIL - lab up"
-	echo "postfix: 0 passed, 1 failed"
-	exit 1
-fi
-eval "$(lab env)"
+lab_open esalab-p$$
+lab_start
 PF=$(lab postfix dir)
 
-# ---- helpers -----------------------------------------------------------------------
+# ---- helpers (more in tests/lib/lab.sh) ----------------------------------------------
 
-note() { why="$why; $1"; }
-
+# begin - a new check (in place of the library's: each check here names its
+# own log, and the commands append their output to $T/out)
 begin() {
 	why=
 	: >"$T/out"
 }
 
-done_check() {
-	if [[ -z $why ]]; then
-		passed=$((passed + 1))
-		echo "ok - $1"
-	else
-		failed=$((failed + 1))
-		echo "FAIL - $1: ${why#; }"
-		sed 's/^/    out: /' "$T/out" 2>/dev/null | tail -n 8
-		sed 's/^/    maillog: /' "$PF/maillog" 2>/dev/null | cut -c1-300 | tail -n 6
-		[[ ! -f $LOG ]] || sed 's/^/    log: /' "$LOG" | cut -c1-400 | tail -n 2
-	fi
+# failure_details - what a failed check shows (done_check): the commands'
+# output, the maillog, the shim's log
+failure_details() {
+	sed 's/^/    out: /' "$T/out" 2>/dev/null | tail -n 8
+	sed 's/^/    maillog: /' "$PF/maillog" 2>/dev/null | cut -c1-300 | tail -n 6
+	[[ ! -f $LOG ]] || sed 's/^/    log: /' "$LOG" | cut -c1-400 | tail -n 2
 }
 
 # postfix_start TLS [PARAM=VALUE...] - the lab's Postfix, smtp(8) under the
@@ -122,9 +82,6 @@ postfix_start() {
 		--env ESA_CAFILE="$ESALAB_CA" --env ESA_NAMESERVER=127.0.0.1 "$@" \
 		>>"$T/out" 2>&1 || note "postfix start failed"
 }
-
-# count HOST - messages in HOST's mailbox
-count() { find "$ESALAB_DIR/mail/$1/new" -type f | wc -l; }
 
 # send RCPT - submit one message, wait for the delivery attempt to end
 send() {
@@ -173,10 +130,10 @@ grep -q 'example\.com' "$PF/etc/main.cf" "$PF/etc/master.cf" && note "the config
 grep -q '^smtp_tls_security_level = may$' "$PF/etc/main.cf" || note "not smtp_tls_security_level = may"
 grep -q "^import_environment = .*LD_PRELOAD=$SHIM .*ESA_TLS=required-verify" "$PF/etc/main.cf" ||
 	note "import_environment does not carry LD_PRELOAD and ESA_TLS"
-b1=$(count mx01) b2=$(count mx02)
+b1=$(mail_count mx01) b2=$(mail_count mx02)
 send user@example.com
-(($(count mx01) == b1 + 1 && $(count mx02) == b2)) || note "mx01 did not get exactly one message"
-f=$(find "$ESALAB_DIR/mail/mx01/new" -type f -printf '%T@ %p\n' | sort -n | tail -n 1 | cut -d' ' -f2-)
+(($(mail_count mx01) == b1 + 1 && $(mail_count mx02) == b2)) || note "mx01 did not get exactly one message"
+f=$(newest_mail mx01)
 [[ -n $f ]] && grep -q '^X-Lab-TLS: TLSv1' "$f" || note "the message did not come over TLS"
 grep -q 'hello from the lab' "$f" 2>/dev/null || note "the message body is not the one sent"
 want_maillog "Trusted TLS connection established to $MX01\[192\.0\.2\.1\]"
@@ -204,9 +161,9 @@ begin
 LOG=$T/hosted.log
 postfix_start required-verify-hosted
 : >"$PF/maillog"
-b1=$(count mx01) b2=$(count mx02)
+b1=$(mail_count mx01) b2=$(mail_count mx02)
 send user@example.com
-(($(count mx01) == b1 && $(count mx02) == b2)) || note "a message was delivered"
+(($(mail_count mx01) == b1 && $(mail_count mx02) == b2)) || note "a message was delivered"
 want_maillog "SSL_connect error to $MX01\[192\.0\.2\.1\]"
 want_maillog "SSL_connect error to $MX02\[192\.0\.2\.2\]"
 want_maillog "to=<user@example.com>, .*dsn=4\.7\.5, status=deferred \(Cannot start TLS: handshake failure\)"
@@ -230,11 +187,11 @@ LOG=$T/fallback.log
 postfix_start required-verify-hosted minimal_backoff_time=1s maximal_backoff_time=2s
 : >"$PF/maillog"
 sleep 1.1	# the message is now older than minimal_backoff_time
-b1=$(count mx01) b2=$(count mx02)
+b1=$(mail_count mx01) b2=$(mail_count mx02)
 lab postfix flush >>"$T/out" 2>&1
 sleep 0.5
 lab postfix wait 20 >>"$T/out" 2>&1 || note "Postfix still delivering"
-(($(count mx01) == b1 && $(count mx02) == b2)) || note "a message was delivered"
+(($(mail_count mx01) == b1 && $(mail_count mx02) == b2)) || note "a message was delivered"
 want_maillog "lost connection with $MX01\[192\.0\.2\.1\] while sending MAIL FROM"
 want_maillog "status=deferred"
 want_no_maillog "status=(bounced|sent)"
@@ -250,11 +207,11 @@ done_check "Postfix retries in plain text after the failed STARTTLS: the shim st
 begin
 LOG=$T/flush.log
 postfix_start required-verify
-b1=$(count mx01)
+b1=$(mail_count mx01)
 lab postfix flush >>"$T/out" 2>&1
 sleep 0.5
 lab postfix wait 20 >>"$T/out" 2>&1 || note "Postfix still delivering"
-(($(count mx01) == b1 + 1)) || note "the deferred message did not reach mx01"
+(($(mail_count mx01) == b1 + 1)) || note "the deferred message did not reach mx01"
 want_maillog "to=<user@example.com>, relay=$MX01\[192\.0\.2\.1\]:25, .*status=sent"
 queue
 grep -q 'Mail queue is empty' "$T/queue" || note "the queue is not empty"
@@ -274,15 +231,14 @@ sendmail_run() {
 if ! lab sendmail prepare >"$T/prepare" 2>&1; then
 	for c in "sendmail, Verify Hosted Domains: deferred in its queue" \
 		"sendmail, Verify: the queue run delivers"; do
-		skipped=$((skipped + 1))
-		echo "skip - $c: $(tail -n 1 "$T/prepare")"
+		skip_check "$c" "$(tail -n 1 "$T/prepare")"
 	done
 else
 	begin
 	LOG=$T/sendmail-hosted.log
-	b1=$(count mx01) b2=$(count mx02)
+	b1=$(mail_count mx01) b2=$(mail_count mx02)
 	sendmail_run send required-verify-hosted user@example.com
-	(($(count mx01) == b1 && $(count mx02) == b2)) || note "a message was delivered"
+	(($(mail_count mx01) == b1 && $(mail_count mx02) == b2)) || note "a message was delivered"
 	grep -q 'user@example.com... Deferred: 454 4.7.0 TLS handshake failed' "$T/out" ||
 		note "sendmail did not defer on the failed handshake"
 	lab sendmail queue >"$T/queue" 2>&1
@@ -296,9 +252,9 @@ and not x['hosted']['pass'] for x in h) and [x['via'] for x in h] == ['$MX01', '
 
 	begin
 	LOG=$T/sendmail-verify.log
-	b1=$(count mx01)
+	b1=$(mail_count mx01)
 	sendmail_run flush required-verify
-	(($(count mx01) == b1 + 1)) || note "the queued message did not reach mx01"
+	(($(mail_count mx01) == b1 + 1)) || note "the queued message did not reach mx01"
 	grep -q 'user@example.com... Sent' "$T/out" || note "sendmail did not say Sent"
 	lab sendmail queue >"$T/queue" 2>&1
 	grep -q 'queue is empty' "$T/queue" || note "sendmail's queue is not empty"
@@ -314,11 +270,8 @@ LOG=/dev/null
 pid=$(cat "$ESALAB_DIR/pids/postfix.pid" 2>/dev/null)
 kids=$(pgrep -P "${pid:-0}" 2>/dev/null)
 lab postfix stop >>"$T/out" 2>&1 || note "postfix stop failed"
-for p in $pid $kids; do
-	if kill -0 "$p" 2>/dev/null && [[ $(awk '/^State:/ {print $2}' "/proc/$p/status" 2>/dev/null) != Z ]]; then
-		note "pid $p still runs"
-	fi
-done
+# shellcheck disable=SC2086 # one word a pid
+want_gone $pid $kids
 [[ ! -e $ESALAB_DIR/pids/postfix.pid ]] || note "the pid file is still there"
 done_check "postfix stop: the master and its children are gone"
 
@@ -328,10 +281,4 @@ lab_up=0
 [[ ! -e $ESALAB_DIR ]] || note "$ESALAB_DIR (with the private Postfix) is still there"
 done_check "teardown: the lab and its Postfix's files are gone"
 
-echo "postfix: the suite took $((SECONDS - started)) s"
-if ((skipped > 0)); then
-	echo "postfix: $passed passed, $failed failed, $skipped skipped"
-else
-	echo "postfix: $passed passed, $failed failed"
-fi
-((failed == 0))
+lab_finish

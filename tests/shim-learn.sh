@@ -29,56 +29,20 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PY=/usr/bin/python3
-LAB=$ROOT/scripts/lab
 SHIM=$ROOT/build/esashim.so
-passed=0
-failed=0
-why=
-started=$SECONDS
+# shellcheck source=lib/lab.sh
+. "$ROOT/tests/lib/lab.sh"
+lab_suite shim-learn
 
-unset LD_PRELOAD
-for v in $(env | sed -n 's/^\(ESA_[A-Z_]*\)=.*/\1/p'); do
-	case $v in ESA_TEST_* | ESA_SUITE_*) ;; *) unset "$v" ;; esac
-done
-if [[ $(id -u) != 0 ]]; then
-	echo "shim-learn: skipped: the lab needs root (network namespaces)"
-	exit 77
-fi
-if ! reason=$("$LAB" possible); then
-	echo "shim-learn: skipped: ${reason#lab: }"
-	exit 77
-fi
-[[ -f $SHIM ]] || { echo "shim-learn: $SHIM not built (run make)"; exit 1; }
-for tool in /usr/sbin/unbound "$PY" openssl; do
-	command -v "$tool" >/dev/null || { echo "shim-learn: $tool is missing (scripts/deps.sh)"; exit 1; }
-done
+lab_clean_env
+lab_skip_unless_possible
+lab_need_built "$SHIM"
+lab_need_tools /usr/sbin/unbound "$PY" openssl
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/esa-learn.XXXXXX") || exit 1
+lab_tmp learn
 chmod 755 "$T"
-NAME=esalab-l$$
-export ESALAB_CREATOR=$$ ESALAB_QUIET=1
-lab() { "$LAB" --name "$NAME" "$@"; }
-lab_up=0
-cleanup() {
-	((lab_up == 0)) || ESALAB_KEEP=${KEEP:-0} lab down
-	if [[ ${KEEP:-0} == 1 ]]; then
-		echo "shim-learn: logs kept in $T"
-	else
-		rm -rf "$T"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
-
-"$LAB" reap
-lab_up=1
-if ! lab up 2>"$T/up.err"; then
-	cat "$T/up.err"
-	echo "FAIL - lab up"
-	echo "shim-learn: 0 passed, 1 failed"
-	exit 1
-fi
-eval "$(lab env)"
+lab_open esalab-l$$
+lab_start
 
 # The client: an MTA's delivery in a few lines (its own MX lookup, no name
 # given to OpenSSL unless --sni).
@@ -182,19 +146,7 @@ def main():
 sys.exit(main())
 PY
 
-# ---- helpers -----------------------------------------------------------------------
-
-n=0
-note() { why="$why; $1"; }
-
-# snapshot - the message count of every mailbox, before a client runs
-snapshot() {
-	local d
-	for d in "$ESALAB_DIR"/mail/*/; do
-		d=${d%/}
-		find "$d/new" -type f | wc -l >"$T/count.${d##*/}"
-	done
-}
+# ---- helpers (more in tests/lib/lab.sh) ----------------------------------------
 
 # mx ENV... -- ARGS... - the client in the lab under the shim (no recipient
 # domain given), with this check's log; rc, $T/out
@@ -205,25 +157,13 @@ mx() {
 		shift
 	done
 	shift
-	snapshot
-	lab exec env LD_PRELOAD="$SHIM" ESA_LOG="$LOG" ESA_CAFILE="$ESALAB_CA" \
-		ESA_NAMESERVER=127.0.0.1 "${envs[@]}" "$PY" "$T/mxclient.py" "$@" \
-		>"$T/out" 2>&1 </dev/null
-	rc=$?
+	shim_exec ESA_NAMESERVER=127.0.0.1 "${envs[@]}" "$PY" "$T/mxclient.py" "$@"
 }
 
-want_rc() { [[ $rc == "$1" ]] || note "client exit $rc, want $1"; }
-want_out() { grep -qF -- "$1" "$T/out" || note "client output lacks '$1'"; }
-
-# delivered HOST / not_delivered HOST - HOST's mailbox got a message or not
-delivered() {
-	local now
-	now=$(find "$ESALAB_DIR/mail/$1/new" -type f | wc -l)
-	((now > $(cat "$T/count.$1"))) || note "nothing delivered to $1"
-}
+# not_delivered HOST - HOST's mailbox got no message (delivered: the library)
 not_delivered() {
 	local now
-	now=$(find "$ESALAB_DIR/mail/$1/new" -type f | wc -l)
+	now=$(mail_count "$1")
 	((now == $(cat "$T/count.$1"))) || note "a message was delivered to $1"
 }
 
@@ -258,22 +198,11 @@ PY
 	) || note "log ($1): ${out:-not} $2"
 }
 
-begin() {
-	n=$((n + 1))
-	why=
-	LOG=$T/log-$(printf %02d $n).log
-}
-
-done_check() {
-	if [[ -z $why ]]; then
-		passed=$((passed + 1))
-		echo "ok - $1"
-	else
-		failed=$((failed + 1))
-		echo "FAIL - $1: ${why#; }"
-		sed 's/^/    out: /' "$T/out" 2>/dev/null | tail -n 8
-		[[ ! -f $LOG ]] || sed 's/^/    log: /' "$LOG" | cut -c1-600 | tail -n 2
-	fi
+# failure_details - what a failed check shows (done_check): the client's
+# output, the log's last lines
+failure_details() {
+	sed 's/^/    out: /' "$T/out" 2>/dev/null | tail -n 8
+	[[ ! -f $LOG ]] || sed 's/^/    log: /' "$LOG" | cut -c1-600 | tail -n 2
 }
 
 # config NAME TEXT - a destinations and routes file
@@ -450,6 +379,4 @@ mx ESA_CONFIG="$T/plain.conf" -- user@cnonly.example.net
 want_log handshake "j['recipient_domain'] == 'cnonly.example.net' and j['tls'] == 'preferred'"
 done_check "a MAIL FROM in clear to plain.example.net's MX is refused under that domain's setting"
 
-echo "shim-learn: the suite took $((SECONDS - started)) s"
-echo "shim-learn: $passed passed, $failed failed"
-((failed == 0))
+lab_finish

@@ -266,6 +266,16 @@ static const struct esa_result *handshake(const struct conn *c)
 	return esa_ssl_result(hs.ssl);
 }
 
+/* serve_and_connect - how most tests begin: the server with leaf, a client
+ * context under esa_ctx_install, one handshake with c; the record */
+static const struct esa_result *serve_and_connect(const struct test_leaf *leaf,
+						  const struct conn *c)
+{
+	serve(leaf);
+	client(NULL, true);
+	return handshake(c);
+}
+
 /* vname - the error text of a verify result */
 static const char *vname(long v)
 {
@@ -321,6 +331,22 @@ static void expect_chain(const struct esa_result *res, bool ok, int error)
 		     res->chain.ok ? "ok" : "failed", res->chain.text);
 	cr_assert_eq(res->chain.error, error, "chain error %d (%s), expected %d",
 		     res->chain.error, res->chain.text, error);
+}
+
+/* expect_chain_refused - refused in stage I (SPEC 2): the verify result and
+ * the record's chain error are both error */
+static void expect_chain_refused(const struct esa_result *res, int error)
+{
+	expect_refused(error);
+	expect_chain(res, false, error);
+}
+
+/* expect_delivered_via_ptr - delivered, and Verify passed through a
+ * forward-confirmed PTR name (SPEC 4.1.3) */
+static void expect_delivered_via_ptr(const struct esa_result *res)
+{
+	expect_delivered(X509_V_OK);
+	expect_verdict(res, ESA_MODE_VERIFY, true, ESA_SOURCE_PTR);
 }
 
 /* find_try - the try of a mode with this source and reference, or NULL */
@@ -420,9 +446,7 @@ Test(callback, reference_example_verify_passes_via_ptr)
 	const struct esa_result *res;
 	struct test_server_stats st;
 
-	serve(reference_leaf(&root));
-	client(NULL, true);
-	res = handshake(&c);
+	res = serve_and_connect(reference_leaf(&root), &c);
 	expect_delivered(X509_V_OK);
 	expect_chain(res, true, X509_V_OK);
 	expect_reference_verify(res, "1.0.0.127.in-addr.arpa");
@@ -444,9 +468,7 @@ Test(callback, reference_example_verbatim_with_set_peer)
 	const struct esa_result *res;
 
 	cr_assert_eq(esa_config_set_dns_file(cfg, spec7_dns), 0);
-	serve(reference_leaf(&root));
-	client(NULL, true);
-	res = handshake(&c);
+	res = serve_and_connect(reference_leaf(&root), &c);
 	expect_delivered(X509_V_OK);
 	expect_reference_verify(res, "1.2.0.192.in-addr.arpa");
 	cr_expect_str_eq(res->peer, "192.0.2.1");
@@ -458,9 +480,7 @@ Test(callback, reference_example_hosted_refused)
 			  .tls = ESA_TLS_REQUIRED_VERIFY_HOSTED };
 	const struct esa_result *res;
 
-	serve(reference_leaf(&root));
-	client(NULL, true);
-	res = handshake(&c);
+	res = serve_and_connect(reference_leaf(&root), &c);
 	expect_refused(-1);
 	expect_chain(res, true, X509_V_OK);	/* stage I was fine */
 	expect_reference_hosted(res);
@@ -474,9 +494,7 @@ Test(callback, reference_example_verbatim_hosted_refused_by_config_setting)
 
 	cr_assert_eq(esa_config_set_dns_file(cfg, spec7_dns), 0);
 	cr_assert_eq(esa_config_set_tls(cfg, "required-verify-hosted"), 0);
-	serve(reference_leaf(&root));
-	client(NULL, true);
-	res = handshake(&c);
+	res = serve_and_connect(reference_leaf(&root), &c);
 	expect_refused(-1);
 	cr_expect_eq(res->tls, ESA_TLS_REQUIRED_VERIFY_HOSTED);
 	expect_reference_hosted(res);
@@ -491,8 +509,7 @@ Test(callback, reference_example_over_ipv6_confirmed_by_aaaa)
 	serve_chain(reference_leaf(&root), NULL, 0, true);
 	client(NULL, true);
 	res = handshake(&c);
-	expect_delivered(X509_V_OK);
-	expect_verdict(res, ESA_MODE_VERIFY, true, ESA_SOURCE_PTR);
+	expect_delivered_via_ptr(res);
 	cr_expect_str_eq(res->peer, "::1");
 	t = find_try(res, ESA_MODE_VERIFY, ESA_SOURCE_PTR, "mx0a.emailhosted.not");
 	cr_assert_not_null(t);
@@ -542,9 +559,7 @@ Test(callback, mx_name_certificate_passes_hosted_fails_verify)
 			  .tls = ESA_TLS_REQUIRED_VERIFY_HOSTED };
 	const struct esa_result *res;
 
-	serve(new_leaf(&root, &spec));
-	client(NULL, true);
-	res = handshake(&c);
+	res = serve_and_connect(new_leaf(&root, &spec), &c);
 	expect_delivered(X509_V_OK);
 	expect_verdict(res, ESA_MODE_HOSTED, true, ESA_SOURCE_MX);
 	cr_expect_str_eq(res->verdict[ESA_MODE_HOSTED].reference,
@@ -564,9 +579,7 @@ Test(callback, ptr_name_not_forward_confirmed_refused)
 	const struct esa_try *t;
 
 	cr_assert_eq(esa_config_set_dns_file(cfg, unconfirmed_dns), 0);
-	serve(reference_leaf(&root));
-	client(NULL, true);
-	res = handshake(&c);
+	res = serve_and_connect(reference_leaf(&root), &c);
 	expect_refused(-1);
 	expect_chain(res, true, X509_V_OK);
 	expect_verdict(res, ESA_MODE_VERIFY, false, ESA_SOURCE_NONE);
@@ -582,9 +595,7 @@ Test(callback, peer_without_ptr_fails_closed)
 	const struct esa_verdict *v;
 
 	cr_assert_eq(esa_config_set_dns_file(cfg, spec7_dns), 0);
-	serve(reference_leaf(&root));
-	client(NULL, true);
-	res = handshake(&c);
+	res = serve_and_connect(reference_leaf(&root), &c);
 	expect_refused(-1);
 	expect_verdict(res, ESA_MODE_VERIFY, false, ESA_SOURCE_NONE);
 	v = &res->verdict[ESA_MODE_VERIFY];
@@ -605,9 +616,7 @@ Test(callback, preferred_verify_delivers_and_reports_identity_failure)
 			  .tls = ESA_TLS_PREFERRED_VERIFY };
 	const struct esa_result *res;
 
-	serve(new_leaf(&root, &spec));
-	client(NULL, true);
-	res = handshake(&c);
+	res = serve_and_connect(new_leaf(&root, &spec), &c);
 	/* "deliver encrypted, log the failure": the handshake succeeds and
 	 * SSL_get_verify_result reports that verification failed */
 	cr_assert_eq(hs.rc, 1, "setting 4 must not refuse");
@@ -624,11 +633,8 @@ Test(callback, preferred_verify_passes_reference_example)
 			  .tls = ESA_TLS_PREFERRED_VERIFY };
 	const struct esa_result *res;
 
-	serve(reference_leaf(&root));
-	client(NULL, true);
-	res = handshake(&c);
-	expect_delivered(X509_V_OK);
-	expect_verdict(res, ESA_MODE_VERIFY, true, ESA_SOURCE_PTR);
+	res = serve_and_connect(reference_leaf(&root), &c);
+	expect_delivered_via_ptr(res);
 }
 
 Test(callback, preferred_and_required_accept_untrusted_and_mismatched)
@@ -664,9 +670,7 @@ Test(callback, missing_recipient_domain_fails_closed)
 	struct conn c = { 0 };	/* no recipient, no host, no SNI */
 	const struct esa_result *res;
 
-	serve(reference_leaf(&root));
-	client(NULL, true);
-	res = handshake(&c);
+	res = serve_and_connect(reference_leaf(&root), &c);
 	expect_refused(-1);
 	expect_verdict(res, ESA_MODE_VERIFY, false, ESA_SOURCE_NONE);
 	cr_expect(strstr(esa_result_reason(res, ESA_MODE_VERIFY), "recipient")
@@ -680,11 +684,8 @@ Test(callback, recipient_from_sni_when_not_set)
 	struct conn c = { .sni = "example.com" };
 	const struct esa_result *res;
 
-	serve(reference_leaf(&root));
-	client(NULL, true);
-	res = handshake(&c);
-	expect_delivered(X509_V_OK);
-	expect_verdict(res, ESA_MODE_VERIFY, true, ESA_SOURCE_PTR);
+	res = serve_and_connect(reference_leaf(&root), &c);
+	expect_delivered_via_ptr(res);
 	cr_expect_str_eq(res->recipient, "example.com");
 }
 
@@ -696,11 +697,8 @@ Test(callback, openssl_host_check_replaced_by_esa)
 	struct conn c = { .host = "example.com" };
 	const struct esa_result *res;
 
-	serve(reference_leaf(&root));
-	client(NULL, true);
-	res = handshake(&c);
-	expect_delivered(X509_V_OK);
-	expect_verdict(res, ESA_MODE_VERIFY, true, ESA_SOURCE_PTR);
+	res = serve_and_connect(reference_leaf(&root), &c);
+	expect_delivered_via_ptr(res);
 	cr_expect_str_eq(res->recipient, "example.com");
 }
 
@@ -723,11 +721,8 @@ Test(callback, expired_leaf_refused_under_required_verify)
 	struct conn c = { .recipient = "example.com" };
 	const struct esa_result *res;
 
-	serve(new_leaf(&root, &spec));
-	client(NULL, true);
-	res = handshake(&c);
-	expect_refused(X509_V_ERR_CERT_HAS_EXPIRED);
-	expect_chain(res, false, X509_V_ERR_CERT_HAS_EXPIRED);
+	res = serve_and_connect(new_leaf(&root, &spec), &c);
+	expect_chain_refused(res, X509_V_ERR_CERT_HAS_EXPIRED);
 	cr_expect_eq(res->chain.depth, 0);
 	cr_expect_not(esa_result_accept(res, ESA_TLS_REQUIRED_VERIFY));
 }
@@ -739,11 +734,8 @@ Test(callback, expired_leaf_refused_under_required_verify_hosted)
 			  .tls = ESA_TLS_REQUIRED_VERIFY_HOSTED };
 	const struct esa_result *res;
 
-	serve(new_leaf(&root, &spec));
-	client(NULL, true);
-	res = handshake(&c);
-	expect_refused(X509_V_ERR_CERT_HAS_EXPIRED);
-	expect_chain(res, false, X509_V_ERR_CERT_HAS_EXPIRED);
+	res = serve_and_connect(new_leaf(&root, &spec), &c);
+	expect_chain_refused(res, X509_V_ERR_CERT_HAS_EXPIRED);
 }
 
 Test(callback, expired_leaf_under_preferred_verify_delivered_and_reported)
@@ -753,9 +745,7 @@ Test(callback, expired_leaf_under_preferred_verify_delivered_and_reported)
 			  .tls = ESA_TLS_PREFERRED_VERIFY };
 	const struct esa_result *res;
 
-	serve(new_leaf(&root, &spec));
-	client(NULL, true);
-	res = handshake(&c);
+	res = serve_and_connect(new_leaf(&root, &spec), &c);
 	expect_delivered(X509_V_ERR_CERT_HAS_EXPIRED);
 	expect_chain(res, false, X509_V_ERR_CERT_HAS_EXPIRED);
 	cr_expect(esa_result_accept(res, ESA_TLS_PREFERRED_VERIFY));
@@ -770,11 +760,8 @@ Test(callback, not_yet_valid_leaf_refused)
 	spec.validity_set = true;
 	spec.not_before = 86400;
 	spec.not_after = 2 * 86400;
-	serve(new_leaf(&root, &spec));
-	client(NULL, true);
-	res = handshake(&c);
-	expect_refused(X509_V_ERR_CERT_NOT_YET_VALID);
-	expect_chain(res, false, X509_V_ERR_CERT_NOT_YET_VALID);
+	res = serve_and_connect(new_leaf(&root, &spec), &c);
+	expect_chain_refused(res, X509_V_ERR_CERT_NOT_YET_VALID);
 }
 
 Test(callback, untrusted_issuer_refused)
@@ -783,11 +770,8 @@ Test(callback, untrusted_issuer_refused)
 	struct conn c = { .recipient = "example.com" };
 	const struct esa_result *res;
 
-	serve(reference_leaf(rogue));
-	client(NULL, true);
-	res = handshake(&c);
-	expect_refused(X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY);
-	expect_chain(res, false, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY);
+	res = serve_and_connect(reference_leaf(rogue), &c);
+	expect_chain_refused(res, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY);
 	cr_expect_not(esa_result_accept(res, ESA_TLS_REQUIRED_VERIFY));
 }
 
@@ -801,8 +785,7 @@ Test(callback, untrusted_root_sent_by_server_refused)
 	serve_chain(reference_leaf(rogue), &rogue->cert, 1, false);
 	client(NULL, true);
 	res = handshake(&c);
-	expect_refused(X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN);
-	expect_chain(res, false, X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN);
+	expect_chain_refused(res, X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN);
 }
 
 Test(callback, missing_intermediate_refused)
@@ -811,11 +794,9 @@ Test(callback, missing_intermediate_refused)
 	struct conn c = { .recipient = "example.com" };
 	const struct esa_result *res;
 
-	serve(reference_leaf(inter));	/* the intermediate is not sent */
-	client(NULL, true);
-	res = handshake(&c);
-	expect_refused(X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY);
-	expect_chain(res, false, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY);
+	/* the intermediate is not sent */
+	res = serve_and_connect(reference_leaf(inter), &c);
+	expect_chain_refused(res, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY);
 }
 
 Test(callback, intermediate_sent_by_server_passes)
@@ -839,11 +820,8 @@ Test(callback, leaf_without_server_purpose_refused)
 	const struct esa_result *res;
 
 	spec.eku = TEST_EKU_CLIENT;
-	serve(new_leaf(&root, &spec));
-	client(NULL, true);
-	res = handshake(&c);
-	expect_refused(X509_V_ERR_INVALID_PURPOSE);
-	expect_chain(res, false, X509_V_ERR_INVALID_PURPOSE);
+	res = serve_and_connect(new_leaf(&root, &spec), &c);
+	expect_chain_refused(res, X509_V_ERR_INVALID_PURPOSE);
 }
 
 /* with_crl - trust root with a CRL revoking serial, before client() */
@@ -868,11 +846,8 @@ Test(callback, crl_revoked_leaf_refused)
 
 	spec.serial = 4242;
 	with_crl(4242);
-	serve(new_leaf(&root, &spec));
-	client(NULL, true);
-	res = handshake(&c);
-	expect_refused(X509_V_ERR_CERT_REVOKED);
-	expect_chain(res, false, X509_V_ERR_CERT_REVOKED);
+	res = serve_and_connect(new_leaf(&root, &spec), &c);
+	expect_chain_refused(res, X509_V_ERR_CERT_REVOKED);
 }
 
 Test(callback, crl_leaf_not_listed_passes)
@@ -883,9 +858,7 @@ Test(callback, crl_leaf_not_listed_passes)
 
 	spec.serial = 4243;
 	with_crl(4242);
-	serve(new_leaf(&root, &spec));
-	client(NULL, true);
-	res = handshake(&c);
+	res = serve_and_connect(new_leaf(&root, &spec), &c);
 	expect_delivered(X509_V_OK);
 	expect_chain(res, true, X509_V_OK);
 	expect_verdict(res, ESA_MODE_VERIFY, true, ESA_SOURCE_PTR);
@@ -901,8 +874,7 @@ Test(callback, programs_own_callback_still_called)
 	serve(reference_leaf(&root));
 	client(counting_cb, true);
 	res = handshake(&c);
-	expect_delivered(X509_V_OK);
-	expect_verdict(res, ESA_MODE_VERIFY, true, ESA_SOURCE_PTR);
+	expect_delivered_via_ptr(res);
 	/* once per depth at least: the leaf and the root */
 	cr_expect_geq(prev_calls, 2, "program's callback called %d times",
 		      prev_calls);
@@ -917,8 +889,7 @@ Test(callback, programs_own_refusal_ignored_where_esa_accepts)
 	serve(reference_leaf(&root));
 	client(counting_cb, true);
 	res = handshake(&c);
-	expect_delivered(X509_V_OK);
-	expect_verdict(res, ESA_MODE_VERIFY, true, ESA_SOURCE_PTR);
+	expect_delivered_via_ptr(res);
 	cr_expect_geq(prev_calls, 1);
 }
 
@@ -932,8 +903,7 @@ Test(callback, programs_own_acceptance_ignored_where_esa_refuses)
 	serve(reference_leaf(rogue));
 	client(counting_cb, true);
 	res = handshake(&c);
-	expect_refused(X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY);
-	expect_chain(res, false, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY);
+	expect_chain_refused(res, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY);
 	cr_expect_geq(prev_calls, 1);
 }
 
@@ -946,8 +916,7 @@ Test(callback, ssl_install_covers_one_ssl_only)
 	serve(reference_leaf(&root));
 	client(NULL, false);
 	res = handshake(&c);
-	expect_delivered(X509_V_OK);
-	expect_verdict(res, ESA_MODE_VERIFY, true, ESA_SOURCE_PTR);
+	expect_delivered_via_ptr(res);
 	expect_reference_verify(res, "1.0.0.127.in-addr.arpa");
 	/* another SSL of the same context is left as the program made it */
 	res = handshake(&plain);
