@@ -209,7 +209,12 @@ LOG=$T/flush.log
 postfix_start required-verify
 b1=$(mail_count mx01)
 lab postfix flush >>"$T/out" 2>&1
-sleep 0.5
+# the flush moves the message out of the deferred queue asynchronously:
+# wait (bounded) for it to arrive rather than for the queues to look idle
+for _ in $(seq 100); do
+	(($(mail_count mx01) == b1 + 1)) && break
+	sleep 0.2
+done
 lab postfix wait 20 >>"$T/out" 2>&1 || note "Postfix still delivering"
 (($(mail_count mx01) == b1 + 1)) || note "the deferred message did not reach mx01"
 want_maillog "to=<user@example.com>, relay=$MX01\[192\.0\.2\.1\]:25, .*status=sent"
