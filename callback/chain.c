@@ -23,6 +23,7 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 #include "internal.h"
 
@@ -62,6 +63,19 @@ static int load_crls(X509_STORE *store, const char *path, char *err,
 	return 0;
 }
 
+/* warm_store - fill the extension cache of every certificate in store now,
+ * while one thread holds it: OpenSSL 3.0 fills it lazily without a lock
+ * when several threads verify against one shared store
+ * (ossl_x509v3_cache_extensions, openssl/openssl#32609) */
+static void warm_store(X509_STORE *store)
+{
+	STACK_OF(X509) *certs = X509_STORE_get1_all_certs(store);
+
+	for (int i = 0; i < sk_X509_num(certs); i++)
+		(void)X509_get_extension_flags(sk_X509_value(certs, i));
+	sk_X509_pop_free(certs, X509_free);
+}
+
 /* esa_config_store - the trust store a configuration names */
 struct x509_store_st *esa_config_store(const esa_config *cfg, char *err,
 				       size_t errsz)
@@ -90,6 +104,7 @@ struct x509_store_st *esa_config_store(const esa_config *cfg, char *err,
 	}
 	if (cfg->crlfile[0] && load_crls(store, cfg->crlfile, err, errsz) < 0)
 		goto fail;
+	warm_store(store);
 	ERR_pop_to_mark();
 	return store;
 fail:
