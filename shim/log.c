@@ -126,10 +126,10 @@ static void timestamp(char *out, size_t outsz)
 	snprintf(out + n, outsz - n, ".%03ldZ", (long)(tv.tv_usec / 1000));
 }
 
-/* program_name - the process's name: its main thread's comm (a script's
- * name, not its interpreter's; not a worker thread's own name), else the
- * name it was started by (no /proc, e.g. in a chroot) */
-static void program_name(char *out, size_t outsz)
+/* read_program_name - the process's name: its main thread's comm (a
+ * script's name, not its interpreter's; not a worker thread's own name),
+ * else the name it was started by (no /proc, e.g. in a chroot) */
+static void read_program_name(char *out, size_t outsz)
 {
 	int fd = open("/proc/self/comm", O_RDONLY | O_CLOEXEC);
 	ssize_t n = fd >= 0 ? read(fd, out, outsz - 1) : -1;
@@ -142,6 +142,20 @@ static void program_name(char *out, size_t outsz)
 		out[n] = '\0';
 	else
 		esa_strlcpy(out, program_invocation_short_name, outsz);
+}
+
+/* program_name - read_program_name once per thread and process (a forked
+ * child reads it again): three system calls less on every log line */
+static void program_name(char *out, size_t outsz)
+{
+	static __thread char name[64];
+	static __thread pid_t pid;
+
+	if (pid != getpid() || name[0] == '\0') {
+		read_program_name(name, sizeof(name));
+		pid = getpid();
+	}
+	esa_strlcpy(out, name, outsz);
 }
 
 /* header - the members every line starts with */
