@@ -178,8 +178,10 @@ fuzz-merge: fuzz
 
 # fuzz-seeds: (re)write the hand-made seeds, tests/fuzz/corpus/*/seed-*
 # (tests/fuzz/mkseeds.c; certificates from the test PKI).
-$(FUZZ_B)/mkseeds: tests/fuzz/mkseeds.c tests/pki.c tests/pki.h | $(FUZZ_B)/obj
-	$(CC) $(CFLAGS) -Itests -o $@ tests/fuzz/mkseeds.c tests/pki.c -lssl -lcrypto
+$(FUZZ_B)/mkseeds: tests/fuzz/mkseeds.c tests/pki.c tests/pki.h tests/dnswire.c \
+		  tests/dnswire.h | $(FUZZ_B)/obj
+	$(CC) $(CFLAGS) -Itests -o $@ tests/fuzz/mkseeds.c tests/pki.c tests/dnswire.c \
+	  -lssl -lcrypto
 fuzz-seeds: $(FUZZ_B)/mkseeds
 	mkdir -p tests/fuzz/corpus
 	$(FUZZ_B)/mkseeds tests/fuzz/corpus

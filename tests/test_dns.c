@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "dnswire.h"
 #include "internal.h"
 #include "unbound.h"
 
@@ -1000,109 +1001,47 @@ Test(nameserver, nobody_listening_is_no_answer)
 
 /* ==== a scripted server for hostile answers ============================= */
 
-/* A UDP server thread on 127.0.0.1 answering from build_reply(). */
-struct fake {
-	int fd, port;
-	pthread_t th;
-	int stop;			/* __atomic access */
-	unsigned char last_query[512];	/* for checks on what we sent */
-	size_t last_len;
-};
-
-struct pkt {
-	unsigned char b[4096];
-	size_t n;
-	int an, ns;
-};
-
-static void put8(struct pkt *p, unsigned v) { p->b[p->n++] = (unsigned char)v; }
-static void put16(struct pkt *p, unsigned v) { put8(p, v >> 8); put8(p, v & 0xff); }
-static void put32(struct pkt *p, uint32_t v) { put16(p, v >> 16); put16(p, v & 0xffff); }
-
-/* put_name - a dotted name as labels; "" is the root; bytes are raw */
-static void put_name(struct pkt *p, const char *name)
-{
-	while (*name != '\0') {
-		size_t l = strcspn(name, ".");
-
-		put8(p, (unsigned)l);
-		memcpy(p->b + p->n, name, l);
-		p->n += l;
-		name += l;
-		if (*name == '.')
-			name++;
-	}
-	put8(p, 0);
-}
-
-/* rr_begin - owner (NULL: a pointer to the question), type, class IN, ttl;
- * returns where rdlength goes */
-static size_t rr_begin(struct pkt *p, const char *owner, unsigned type,
-		       uint32_t ttl)
-{
-	size_t at;
-
-	if (owner == NULL)
-		put16(p, 0xc00c);
-	else
-		put_name(p, owner);
-	put16(p, type);
-	put16(p, 1);
-	put32(p, ttl);
-	at = p->n;
-	put16(p, 0);
-	p->an++;
-	return at;
-}
-
-/* rr_end - fill in rdlength */
-static void rr_end(struct pkt *p, size_t at)
-{
-	size_t len = p->n - at - 2;
-
-	p->b[at] = (unsigned char)(len >> 8);
-	p->b[at + 1] = (unsigned char)len;
-}
+/* A UDP server thread on 127.0.0.1 (dnswire.c) answering from build_reply(). */
 
 /* rr_a - an A record */
-static void rr_a(struct pkt *p, const char *owner, uint32_t ttl,
+static void rr_a(struct dw_pkt *p, const char *owner, uint32_t ttl,
 		 unsigned char last)
 {
-	size_t at = rr_begin(p, owner, ESA_T_A, ttl);
+	size_t at = dw_rr_begin(p, owner, ESA_T_A, ttl);
 
-	put8(p, 192); put8(p, 0); put8(p, 2); put8(p, last);
-	rr_end(p, at);
+	dw_put8(p, 192); dw_put8(p, 0); dw_put8(p, 2); dw_put8(p, last);
+	dw_rr_end(p, at);
 }
 
 /* rr_named - a PTR or CNAME record whose rdata is one name */
-static void rr_named(struct pkt *p, const char *owner, unsigned type,
+static void rr_named(struct dw_pkt *p, const char *owner, unsigned type,
 		     uint32_t ttl, const char *target)
 {
-	size_t at = rr_begin(p, owner, type, ttl);
+	size_t at = dw_rr_begin(p, owner, type, ttl);
 
-	put_name(p, target);
-	rr_end(p, at);
+	dw_put_name(p, target);
+	dw_rr_end(p, at);
 }
 
 /* soa - an SOA in the authority section with this MINIMUM */
-static void soa(struct pkt *p, uint32_t ttl, uint32_t minimum)
+static void soa(struct dw_pkt *p, uint32_t ttl, uint32_t minimum)
 {
 	size_t at;
 
-	put_name(p, "test");
-	put16(p, 6); put16(p, 1); put32(p, ttl);
+	dw_put_name(p, "test");
+	dw_put16(p, 6); dw_put16(p, 1); dw_put32(p, ttl);
 	at = p->n;
-	put16(p, 0);
-	put_name(p, "ns.test"); put_name(p, "admin.test");
-	put32(p, 1); put32(p, 3600); put32(p, 600); put32(p, 86400);
-	put32(p, minimum);
-	rr_end(p, at);
+	dw_put16(p, 0);
+	dw_put_name(p, "ns.test"); dw_put_name(p, "admin.test");
+	dw_put32(p, 1); dw_put32(p, 3600); dw_put32(p, 600); dw_put32(p, 86400);
+	dw_put32(p, minimum);
+	dw_rr_end(p, at);
 	p->ns++;
 }
 
 /* script_names - scenarios about names: odd octets, loops, chains; 1 if
  * label was one of them */
-static int script_names(struct pkt *p, const char *label)
+static int script_names(struct dw_pkt *p, const char *label)
 {
 	size_t at;
 	int i;
@@ -1111,29 +1050,29 @@ static int script_names(struct pkt *p, const char *label)
 		rr_named(p, NULL, ESA_T_PTR, 300, "ba\001d.example");
 		rr_named(p, NULL, ESA_T_PTR, 300, "sp ace.example");
 		rr_named(p, NULL, ESA_T_PTR, 300, "GOOD.Example");
-		at = rr_begin(p, NULL, ESA_T_PTR, 300);	/* a label holding a dot */
-		put8(p, 3); put8(p, 'a'); put8(p, '.'); put8(p, 'b'); put8(p, 0);
-		rr_end(p, at);
+		at = dw_rr_begin(p, NULL, ESA_T_PTR, 300);	/* a label holding a dot */
+		dw_put8(p, 3); dw_put8(p, 'a'); dw_put8(p, '.'); dw_put8(p, 'b'); dw_put8(p, 0);
+		dw_rr_end(p, at);
 	} else if (!strcmp(label, "allbad")) {
 		rr_named(p, NULL, ESA_T_PTR, 300, "ba\001d.example");
-		at = rr_begin(p, NULL, ESA_T_A, 300);	/* rdlength 5 */
-		put32(p, 0); put8(p, 0);
-		rr_end(p, at);
+		at = dw_rr_begin(p, NULL, ESA_T_A, 300);	/* rdlength 5 */
+		dw_put32(p, 0); dw_put8(p, 0);
+		dw_rr_end(p, at);
 	} else if (!strcmp(label, "ptrloop")) {
-		at = rr_begin(p, NULL, ESA_T_PTR, 300);	/* points at itself */
-		put16(p, 0xc000 | (unsigned)(p->n));
-		rr_end(p, at);
+		at = dw_rr_begin(p, NULL, ESA_T_PTR, 300);	/* points at itself */
+		dw_put16(p, 0xc000 | (unsigned)(p->n));
+		dw_rr_end(p, at);
 	} else if (!strcmp(label, "ownerloop")) {
-		put16(p, 0xc000 | (unsigned)p->n);	/* owner points at itself */
-		put16(p, ESA_T_A); put16(p, 1); put32(p, 300); put16(p, 4);
-		put32(p, 0xc0000201);
+		dw_put16(p, 0xc000 | (unsigned)p->n);	/* owner points at itself */
+		dw_put16(p, ESA_T_A); dw_put16(p, 1); dw_put32(p, 300); dw_put16(p, 4);
+		dw_put32(p, 0xc0000201);
 		p->an++;
 	} else if (!strcmp(label, "other")) {
 		rr_a(p, "other-owner.test", 300, 1);
-		at = rr_begin(p, NULL, ESA_T_AAAA, 300);	/* wrong type */
+		at = dw_rr_begin(p, NULL, ESA_T_AAAA, 300);	/* wrong type */
 		for (i = 0; i < 16; i++)
-			put8(p, 0);
-		rr_end(p, at);
+			dw_put8(p, 0);
+		dw_rr_end(p, at);
 	} else if (!strcmp(label, "chain")) {
 		rr_named(p, NULL, ESA_T_CNAME, 50, "c1.test");
 		rr_named(p, "C1.test", ESA_T_CNAME, 40, "c2.test");
@@ -1160,7 +1099,7 @@ static int script_names(struct pkt *p, const char *label)
 
 /* script - the answer section for the scenario named by the first label;
  * -1 for "forged" (the caller answers another question) */
-static int script(struct pkt *p, const char *label, unsigned *flags)
+static int script(struct dw_pkt *p, const char *label, unsigned *flags)
 {
 	size_t at;
 	int i;
@@ -1180,17 +1119,17 @@ static int script(struct pkt *p, const char *label, unsigned *flags)
 		for (i = 0; i < 100; i++)
 			rr_a(p, NULL, 300, (unsigned char)i);
 	} else if (!strcmp(label, "mx")) {
-		at = rr_begin(p, NULL, ESA_T_MX, 300);	/* MAIL + pointer */
-		put16(p, 10); put8(p, 4); p->n += 4;
+		at = dw_rr_begin(p, NULL, ESA_T_MX, 300);	/* MAIL + pointer */
+		dw_put16(p, 10); dw_put8(p, 4); p->n += 4;
 		memcpy(p->b + p->n - 4, "MAIL", 4);
-		put16(p, 0xc00c);
-		rr_end(p, at);
-		at = rr_begin(p, NULL, ESA_T_MX, 300);	/* a stray octet */
-		put16(p, 20); put_name(p, "x.test"); put8(p, 0);
-		rr_end(p, at);
-		at = rr_begin(p, NULL, ESA_T_MX, 300);	/* null MX */
-		put16(p, 0); put8(p, 0);
-		rr_end(p, at);
+		dw_put16(p, 0xc00c);
+		dw_rr_end(p, at);
+		at = dw_rr_begin(p, NULL, ESA_T_MX, 300);	/* a stray octet */
+		dw_put16(p, 20); dw_put_name(p, "x.test"); dw_put8(p, 0);
+		dw_rr_end(p, at);
+		at = dw_rr_begin(p, NULL, ESA_T_MX, 300);	/* null MX */
+		dw_put16(p, 0); dw_put8(p, 0);
+		dw_rr_end(p, at);
 	} else if (!strcmp(label, "bigttl")) {
 		rr_a(p, NULL, 0x80000000u, 1);
 	} else if (!strcmp(label, "nx")) {
@@ -1207,7 +1146,7 @@ static int script(struct pkt *p, const char *label, unsigned *flags)
 }
 
 /* build_reply - the header and question of q, then the scenario */
-static size_t build_reply(const unsigned char *q, size_t qlen, struct pkt *p)
+static size_t build_reply(const unsigned char *q, size_t qlen, struct dw_pkt *p)
 {
 	char label[64];
 	unsigned flags = 0x8180;	/* QR RD RA */
@@ -1226,8 +1165,8 @@ static size_t build_reply(const unsigned char *q, size_t qlen, struct pkt *p)
 	p->n = qend;
 	if (script(p, label, &flags) < 0) {	/* forged: another question */
 		p->n = 12;
-		put_name(p, "someone-else.test");
-		put16(p, ESA_T_A); put16(p, 1);
+		dw_put_name(p, "someone-else.test");
+		dw_put16(p, ESA_T_A); dw_put16(p, 1);
 		rr_a(p, NULL, 300, 66);
 	}
 	p->b[2] = (unsigned char)(flags >> 8);
@@ -1239,36 +1178,7 @@ static size_t build_reply(const unsigned char *q, size_t qlen, struct pkt *p)
 	return p->n;
 }
 
-/* fake_main - answer until told to stop */
-static void *fake_main(void *arg)
-{
-	struct fake *f = arg;
-	struct sockaddr_storage from;
-	unsigned char q[512];
-	struct pkt *p = malloc(sizeof *p);
-
-	while (p != NULL && !__atomic_load_n(&f->stop, __ATOMIC_ACQUIRE)) {
-		struct pollfd pfd = { .fd = f->fd, .events = POLLIN };
-		socklen_t fl = sizeof from;
-		ssize_t n;
-		size_t len;
-
-		if (poll(&pfd, 1, 50) != 1)
-			continue;
-		n = recvfrom(f->fd, q, sizeof q, 0, (struct sockaddr *)&from, &fl);
-		if (n <= 0)
-			continue;
-		memcpy(f->last_query, q, (size_t)n);
-		__atomic_store_n(&f->last_len, (size_t)n, __ATOMIC_RELEASE);
-		len = build_reply(q, (size_t)n, p);
-		if (len > 0)
-			sendto(f->fd, p->b, len, 0, (struct sockaddr *)&from, fl);
-	}
-	free(p);
-	return NULL;
-}
-
-static struct fake fk;
+static struct dw_server fk;
 static esa_resolver *fr;
 
 /* fake_setup - the scripted server and a resolver pointed at it */
@@ -1278,7 +1188,8 @@ static void fake_setup(void)
 
 	memset(&fk, 0, sizeof fk);
 	fk.fd = udp_socket(&fk.port);
-	cr_assert_eq(pthread_create(&fk.th, NULL, fake_main, &fk), 0);
+	fk.reply = build_reply;
+	cr_assert_eq(pthread_create(&fk.th, NULL, dw_server_main, &fk), 0);
 	snprintf(ns, sizeof ns, "127.0.0.1:%d", fk.port);
 	fr = esa_resolver_libresolv(ns, err, sizeof err);
 	cr_assert_not_null(fr, "%s", err);

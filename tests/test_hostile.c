@@ -48,6 +48,7 @@
 
 #include <criterion/criterion.h>
 
+#include "dnswire.h"
 #include "internal.h"
 #include "json.h"
 #include "pki.h"
@@ -476,85 +477,25 @@ enum {
 	S_A_LOOP, S_MX500 = 40,
 };
 
-struct fake {
-	int fd, port;
-	pthread_t th;
-	int stop;		/* __atomic */
-	int queries;		/* __atomic */
-};
-
-struct pkt {
-	unsigned char b[32768];
-	size_t n;
-	unsigned an;
-};
-
-static void put8(struct pkt *p, unsigned v) { p->b[p->n++] = (unsigned char)v; }
-static void put16(struct pkt *p, unsigned v) { put8(p, v >> 8); put8(p, v & 0xff); }
-static void put32(struct pkt *p, uint32_t v) { put16(p, v >> 16); put16(p, v & 0xffff); }
-
-/* put_name - a dotted name as uncompressed labels */
-static void put_name(struct pkt *p, const char *name)
+static void rr_a(struct dw_pkt *p, const char *owner, unsigned last)
 {
-	while (*name != '\0') {
-		size_t l = strcspn(name, ".");
+	size_t at = dw_rr_begin(p, owner, ESA_T_A, 300);
 
-		put8(p, (unsigned)l);
-		memcpy(p->b + p->n, name, l);
-		p->n += l;
-		name += l;
-		if (*name == '.')
-			name++;
-	}
-	put8(p, 0);
+	dw_put32(p, 0xc0000200u | last);
+	dw_rr_end(p, at);
 }
 
-/* rr - owner (NULL: the question), type, class IN, TTL 300; returns where
- * rdlength goes */
-static size_t rr(struct pkt *p, const char *owner, unsigned type)
-{
-	size_t at;
-
-	if (owner == NULL)
-		put16(p, 0xc00c);
-	else
-		put_name(p, owner);
-	put16(p, type);
-	put16(p, 1);
-	put32(p, 300);
-	at = p->n;
-	put16(p, 0);
-	p->an++;
-	return at;
-}
-
-static void rr_end(struct pkt *p, size_t at)
-{
-	size_t len = p->n - at - 2;
-
-	p->b[at] = (unsigned char)(len >> 8);
-	p->b[at + 1] = (unsigned char)len;
-}
-
-static void rr_a(struct pkt *p, const char *owner, unsigned last)
-{
-	size_t at = rr(p, owner, ESA_T_A);
-
-	put32(p, 0xc0000200u | last);
-	rr_end(p, at);
-}
-
-static void rr_name(struct pkt *p, const char *owner, unsigned type,
+static void rr_name(struct dw_pkt *p, const char *owner, unsigned type,
 		    const char *target)
 {
-	size_t at = rr(p, owner, type);
+	size_t at = dw_rr_begin(p, owner, type, 300);
 
-	put_name(p, target);
-	rr_end(p, at);
+	dw_put_name(p, target);
+	dw_rr_end(p, at);
 }
 
 /* ptr_script - the answer to the PTR of 192.0.2.N; -1: send nothing */
-static int ptr_script(struct pkt *p, unsigned n, unsigned *flags,
+static int ptr_script(struct dw_pkt *p, unsigned n, unsigned *flags,
 		      int *idshift)
 {
 	char name[64];
@@ -570,9 +511,9 @@ static int ptr_script(struct pkt *p, unsigned n, unsigned *flags,
 		p->n -= 5;	/* the message ends inside the record */
 		break;
 	case S_PTR_LOOP:
-		at = rr(p, NULL, ESA_T_PTR);
-		put16(p, 0xc000 | (unsigned)p->n);	/* points at itself */
-		rr_end(p, at);
+		at = dw_rr_begin(p, NULL, ESA_T_PTR, 300);
+		dw_put16(p, 0xc000 | (unsigned)p->n);	/* points at itself */
+		dw_rr_end(p, at);
 		break;
 	case S_OTHER_NAME:
 		rr_name(p, "1.2.0.192.in-addr.arpa", ESA_T_PTR,
@@ -598,7 +539,7 @@ static int ptr_script(struct pkt *p, unsigned n, unsigned *flags,
 }
 
 /* a_script - the answer to A of mxN.emailhosted.not (and CNAME targets) */
-static int a_script(struct pkt *p, const char *label, unsigned *flags,
+static int a_script(struct dw_pkt *p, const char *label, unsigned *flags,
 		    int *idshift)
 {
 	unsigned n = 0;
@@ -641,24 +582,24 @@ static int a_script(struct pkt *p, const char *label, unsigned *flags,
 }
 
 /* mx_script - MX of mx500.example: 500 exchanges, the matching one 100th */
-static void mx_script(struct pkt *p)
+static void mx_script(struct dw_pkt *p)
 {
 	char name[64];
 
 	for (unsigned i = 0; i < 500; i++) {
-		size_t at = rr(p, NULL, ESA_T_MX);
+		size_t at = dw_rr_begin(p, NULL, ESA_T_MX, 300);
 
-		put16(p, 10);
+		dw_put16(p, 10);
 		snprintf(name, sizeof(name), i == 99 ? "mail.mx500.example" :
 			 "h%u.mx500.example", i);
-		put_name(p, name);
-		rr_end(p, at);
+		dw_put_name(p, name);
+		dw_rr_end(p, at);
 	}
 }
 
 /* build_reply - header and question of q, then the scenario's records;
  * 0 when nothing is to be sent */
-static size_t build_reply(const unsigned char *q, size_t qlen, struct pkt *p)
+static size_t build_reply(const unsigned char *q, size_t qlen, struct dw_pkt *p)
 {
 	unsigned flags = 0x8180, n = 0, qtype;
 	size_t qend = 12;
@@ -695,34 +636,6 @@ static size_t build_reply(const unsigned char *q, size_t qlen, struct pkt *p)
 	return p->n;
 }
 
-/* fake_main - answer until told to stop */
-static void *fake_main(void *arg)
-{
-	struct fake *f = arg;
-	struct pkt *p = malloc(sizeof(*p));
-	unsigned char q[512];
-
-	while (p != NULL && !__atomic_load_n(&f->stop, __ATOMIC_ACQUIRE)) {
-		struct pollfd pfd = { .fd = f->fd, .events = POLLIN };
-		struct sockaddr_storage from;
-		socklen_t fl = sizeof(from);
-		ssize_t n;
-		size_t len;
-
-		if (poll(&pfd, 1, 50) != 1)
-			continue;
-		n = recvfrom(f->fd, q, sizeof(q), 0, (struct sockaddr *)&from, &fl);
-		if (n <= 0)
-			continue;
-		__atomic_add_fetch(&f->queries, 1, __ATOMIC_RELAXED);
-		len = build_reply(q, (size_t)n, p);
-		if (len > 0)
-			sendto(f->fd, p->b, len, 0, (struct sockaddr *)&from, fl);
-	}
-	free(p);
-	return NULL;
-}
-
 /* udp_socket - a UDP socket on 127.0.0.1 at a free port */
 static int udp_socket(int *port)
 {
@@ -740,7 +653,7 @@ static int udp_socket(int *port)
 	return fd;
 }
 
-static struct fake fk;
+static struct dw_server fk;
 static esa_resolver *lr;
 static struct esa_idlist spec7_ids;
 
@@ -767,7 +680,8 @@ static void fake_setup(void)
 	spec7_presented(&spec7_ids);
 	memset(&fk, 0, sizeof(fk));
 	fk.fd = udp_socket(&fk.port);
-	cr_assert_eq(pthread_create(&fk.th, NULL, fake_main, &fk), 0);
+	fk.reply = build_reply;
+	cr_assert_eq(pthread_create(&fk.th, NULL, dw_server_main, &fk), 0);
 	snprintf(ns, sizeof(ns), "127.0.0.1:%d", fk.port);
 	lr = esa_resolver_libresolv(ns, err, sizeof(err));
 	cr_assert_not_null(lr, "%s", err);

@@ -18,6 +18,7 @@
 
 #include <openssl/x509.h>
 
+#include "dnswire.h"
 #include "pki.h"
 
 static const char *outdir;
@@ -168,78 +169,23 @@ static void text_seeds(void)
 
 /* ---- DNS messages (fuzz_dns: a control byte, then the message) ------------ */
 
-struct pkt {
-	unsigned char b[8192];
-	size_t n;
-	unsigned an, ns;
-};
-
-static void put8(struct pkt *p, unsigned v) { p->b[p->n++] = (unsigned char)v; }
-static void put16(struct pkt *p, unsigned v) { put8(p, v >> 8); put8(p, v & 0xff); }
-static void put32(struct pkt *p, unsigned long v) { put16(p, (unsigned)(v >> 16)); put16(p, v & 0xffff); }
-
-/* put_name - labels of a dotted name, then the root */
-static void put_name(struct pkt *p, const char *name)
-{
-	while (*name != '\0') {
-		size_t l = strcspn(name, ".");
-
-		put8(p, (unsigned)l);
-		memcpy(p->b + p->n, name, l);
-		p->n += l;
-		name += l;
-		if (*name == '.')
-			name++;
-	}
-	put8(p, 0);
-}
-
 /* begin - header (id 0x1234, QR RD RA, rcode) and one question */
-static void begin(struct pkt *p, unsigned ctl, const char *qname,
+static void begin(struct dw_pkt *p, unsigned ctl, const char *qname,
 		  unsigned qtype, unsigned rcode, unsigned flags)
 {
 	memset(p, 0, sizeof(*p));
-	put8(p, ctl);		/* fuzz_dns control byte */
-	put16(p, 0x1234);
-	put16(p, 0x8180 | flags | rcode);
-	put16(p, 1);
-	put16(p, 0); put16(p, 0); put16(p, 0);
-	put_name(p, qname);
-	put16(p, qtype);
-	put16(p, 1);
-}
-
-/* rr - owner (NULL: pointer to the question name), type, ttl; rdata follows;
- * returns where rdlength goes */
-static size_t rr(struct pkt *p, const char *owner, unsigned type,
-		 unsigned long ttl)
-{
-	size_t at;
-
-	if (owner == NULL)
-		put16(p, 0xc00c);
-	else
-		put_name(p, owner);
-	put16(p, type);
-	put16(p, 1);
-	put32(p, ttl);
-	at = p->n;
-	put16(p, 0);
-	p->an++;
-	return at;
-}
-
-/* rr_end - rdlength, and the count in the header */
-static void rr_end(struct pkt *p, size_t at)
-{
-	size_t len = p->n - at - 2;
-
-	p->b[at] = (unsigned char)(len >> 8);
-	p->b[at + 1] = (unsigned char)len;
+	dw_put8(p, ctl);		/* fuzz_dns control byte */
+	dw_put16(p, 0x1234);
+	dw_put16(p, 0x8180 | flags | rcode);
+	dw_put16(p, 1);
+	dw_put16(p, 0); dw_put16(p, 0); dw_put16(p, 0);
+	dw_put_name(p, qname);
+	dw_put16(p, qtype);
+	dw_put16(p, 1);
 }
 
 /* finish - write the counts and the seed */
-static void finish(struct pkt *p, const char *name)
+static void finish(struct dw_pkt *p, const char *name)
 {
 	p->b[1 + 6] = (unsigned char)(p->an >> 8);
 	p->b[1 + 7] = (unsigned char)p->an;
@@ -250,62 +196,62 @@ static void finish(struct pkt *p, const char *name)
 
 static void dns_seeds(void)
 {
-	struct pkt p;
+	struct dw_pkt p;
 	size_t at;
 	int i;
 
 	/* ctl: bits 0-1 type (0 A, 1 AAAA, 2 MX, 3 PTR), bit 2 qname from msg */
 	begin(&p, 4, "mx0a.emailhosted.not", 1, 0, 0);
-	at = rr(&p, NULL, 1, 300); put32(&p, 0xc0000201); rr_end(&p, at);
+	at = dw_rr_begin(&p, NULL, 1, 300); dw_put32(&p, 0xc0000201); dw_rr_end(&p, at);
 	finish(&p, "a");
 
 	begin(&p, 4 | 1, "mx6.example", 28, 0, 0x20);	/* AD */
-	at = rr(&p, NULL, 28, 300);
-	put32(&p, 0x20010db8); put32(&p, 0); put32(&p, 0); put32(&p, 1);
-	rr_end(&p, at);
+	at = dw_rr_begin(&p, NULL, 28, 300);
+	dw_put32(&p, 0x20010db8); dw_put32(&p, 0); dw_put32(&p, 0); dw_put32(&p, 1);
+	dw_rr_end(&p, at);
 	finish(&p, "aaaa-ad");
 
 	begin(&p, 2, "example.com", 15, 0, 0);
-	at = rr(&p, NULL, 15, 300); put16(&p, 20);
-	put_name(&p, "mx02.subd.emailhosted.not"); rr_end(&p, at);
-	at = rr(&p, NULL, 15, 300); put16(&p, 10);
-	put8(&p, 4); memcpy(p.b + p.n, "mx01", 4); p.n += 4; put16(&p, 0xc000 | 48);
-	rr_end(&p, at);
-	at = rr(&p, NULL, 15, 300); put16(&p, 0); put8(&p, 0); rr_end(&p, at);
+	at = dw_rr_begin(&p, NULL, 15, 300); dw_put16(&p, 20);
+	dw_put_name(&p, "mx02.subd.emailhosted.not"); dw_rr_end(&p, at);
+	at = dw_rr_begin(&p, NULL, 15, 300); dw_put16(&p, 10);
+	dw_put8(&p, 4); memcpy(p.b + p.n, "mx01", 4); p.n += 4; dw_put16(&p, 0xc000 | 48);
+	dw_rr_end(&p, at);
+	at = dw_rr_begin(&p, NULL, 15, 300); dw_put16(&p, 0); dw_put8(&p, 0); dw_rr_end(&p, at);
 	finish(&p, "mx-compressed-null");
 
 	begin(&p, 4 | 3, "1.2.0.192.in-addr.arpa", 12, 0, 0);
-	at = rr(&p, NULL, 12, 300); put_name(&p, "mx0a.emailhosted.not"); rr_end(&p, at);
-	at = rr(&p, NULL, 12, 300); put_name(&p, "ba\001d.example"); rr_end(&p, at);
-	at = rr(&p, NULL, 12, 300); put8(&p, 3); put8(&p, 'a'); put8(&p, '.');
-	put8(&p, 'b'); put8(&p, 0); rr_end(&p, at);
+	at = dw_rr_begin(&p, NULL, 12, 300); dw_put_name(&p, "mx0a.emailhosted.not"); dw_rr_end(&p, at);
+	at = dw_rr_begin(&p, NULL, 12, 300); dw_put_name(&p, "ba\001d.example"); dw_rr_end(&p, at);
+	at = dw_rr_begin(&p, NULL, 12, 300); dw_put8(&p, 3); dw_put8(&p, 'a'); dw_put8(&p, '.');
+	dw_put8(&p, 'b'); dw_put8(&p, 0); dw_rr_end(&p, at);
 	finish(&p, "ptr-hostile-names");
 
 	begin(&p, 4, "www.example.net", 1, 0, 0);
-	at = rr(&p, NULL, 5, 50); put_name(&p, "c1.example.net"); rr_end(&p, at);
-	at = rr(&p, "c1.example.net", 5, 40); put_name(&p, "c2.example.net"); rr_end(&p, at);
-	at = rr(&p, "C2.example.net", 1, 300); put32(&p, 0xc0000209); rr_end(&p, at);
-	at = rr(&p, "other.example.net", 1, 300); put32(&p, 0xc000020a); rr_end(&p, at);
+	at = dw_rr_begin(&p, NULL, 5, 50); dw_put_name(&p, "c1.example.net"); dw_rr_end(&p, at);
+	at = dw_rr_begin(&p, "c1.example.net", 5, 40); dw_put_name(&p, "c2.example.net"); dw_rr_end(&p, at);
+	at = dw_rr_begin(&p, "C2.example.net", 1, 300); dw_put32(&p, 0xc0000209); dw_rr_end(&p, at);
+	at = dw_rr_begin(&p, "other.example.net", 1, 300); dw_put32(&p, 0xc000020a); dw_rr_end(&p, at);
 	finish(&p, "cname-chain");
 
 	begin(&p, 4, "loop.example.net", 1, 0, 0);
-	at = rr(&p, NULL, 5, 50); put_name(&p, "x.example.net"); rr_end(&p, at);
-	at = rr(&p, "x.example.net", 5, 50); put_name(&p, "loop.example.net"); rr_end(&p, at);
+	at = dw_rr_begin(&p, NULL, 5, 50); dw_put_name(&p, "x.example.net"); dw_rr_end(&p, at);
+	at = dw_rr_begin(&p, "x.example.net", 5, 50); dw_put_name(&p, "loop.example.net"); dw_rr_end(&p, at);
 	finish(&p, "cname-loop");
 
 	begin(&p, 4, "chase.example.net", 1, 0, 0);
-	at = rr(&p, NULL, 5, 50); put_name(&p, "elsewhere.example.org"); rr_end(&p, at);
+	at = dw_rr_begin(&p, NULL, 5, 50); dw_put_name(&p, "elsewhere.example.org"); dw_rr_end(&p, at);
 	finish(&p, "cname-to-chase");
 
 	begin(&p, 4 | 3, "ptrloop.test", 12, 0, 0);
-	at = rr(&p, NULL, 12, 300); put16(&p, 0xc000 | (unsigned)(p.n - 1)); rr_end(&p, at);
+	at = dw_rr_begin(&p, NULL, 12, 300); dw_put16(&p, 0xc000 | (unsigned)(p.n - 1)); dw_rr_end(&p, at);
 	finish(&p, "compression-loop");
 
 	begin(&p, 4, "nx.example", 1, 3, 0);
-	put_name(&p, "example"); put16(&p, 6); put16(&p, 1); put32(&p, 300);
-	at = p.n; put16(&p, 0); put_name(&p, "ns.example"); put_name(&p, "admin.example");
-	put32(&p, 1); put32(&p, 3600); put32(&p, 600); put32(&p, 86400); put32(&p, 30);
-	rr_end(&p, at); p.ns = 1;
+	dw_put_name(&p, "example"); dw_put16(&p, 6); dw_put16(&p, 1); dw_put32(&p, 300);
+	at = p.n; dw_put16(&p, 0); dw_put_name(&p, "ns.example"); dw_put_name(&p, "admin.example");
+	dw_put32(&p, 1); dw_put32(&p, 3600); dw_put32(&p, 600); dw_put32(&p, 86400); dw_put32(&p, 30);
+	dw_rr_end(&p, at); p.ns = 1;
 	finish(&p, "nxdomain-soa");
 
 	begin(&p, 4, "sf.example", 1, 2, 0);
@@ -315,26 +261,26 @@ static void dns_seeds(void)
 	finish(&p, "truncated-flag");
 
 	begin(&p, 0, "example.com", 1, 0, 0);
-	at = rr(&p, NULL, 1, 300); put32(&p, 0xc0000201); rr_end(&p, at);
+	at = dw_rr_begin(&p, NULL, 1, 300); dw_put32(&p, 0xc0000201); dw_rr_end(&p, at);
 	p.n -= 3;	/* cut inside the record */
 	finish(&p, "cut-short");
 
 	begin(&p, 0, "someone-else.test", 1, 0, 0);
-	at = rr(&p, NULL, 1, 300); put32(&p, 0xc0000242); rr_end(&p, at);
+	at = dw_rr_begin(&p, NULL, 1, 300); dw_put32(&p, 0xc0000242); dw_rr_end(&p, at);
 	finish(&p, "another-question");
 
 	begin(&p, 4 | 3, "many.test", 12, 0, 0);
 	for (i = 0; i < 80; i++) {
-		at = rr(&p, NULL, 12, 300);
-		put8(&p, 1); put8(&p, 'a' + i % 26); put16(&p, 0xc00c);
-		rr_end(&p, at);
+		at = dw_rr_begin(&p, NULL, 12, 300);
+		dw_put8(&p, 1); dw_put8(&p, 'a' + i % 26); dw_put16(&p, 0xc00c);
+		dw_rr_end(&p, at);
 	}
 	finish(&p, "many-ptr");
 
 	begin(&p, 4, "ttl.test", 1, 0, 0);
-	at = rr(&p, NULL, 1, 0x80000000ul); put32(&p, 0xc0000201); rr_end(&p, at);
-	at = rr(&p, NULL, 1, 7); put32(&p, 0xc0000202); rr_end(&p, 0 + at);
-	at = rr(&p, NULL, 1, 9); put32(&p, 1); put8(&p, 0); rr_end(&p, at);
+	at = dw_rr_begin(&p, NULL, 1, 0x80000000ul); dw_put32(&p, 0xc0000201); dw_rr_end(&p, at);
+	at = dw_rr_begin(&p, NULL, 1, 7); dw_put32(&p, 0xc0000202); dw_rr_end(&p, 0 + at);
+	at = dw_rr_begin(&p, NULL, 1, 9); dw_put32(&p, 1); dw_put8(&p, 0); dw_rr_end(&p, at);
 	finish(&p, "ttl-top-bit-bad-rdlen");
 }
 
