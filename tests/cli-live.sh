@@ -65,47 +65,10 @@ run_raw() {
 	ms=$((($(date +%s%N) - t0) / 1000000))
 }
 
-note() { why="$why; $1"; }
-want_rc() { [ "$rc" -eq "$1" ] || note "exit $rc, want $1"; }
-want_out() { grep -qF -- "$1" "$T/out" || note "stdout lacks '$1'"; }
-want_no_out() { ! grep -qF -- "$1" "$T/out" || note "stdout has '$1'"; }
-want_err() { grep -qF -- "$1" "$T/err" || note "stderr lacks '$1'"; }
+# note, want_*, done_check: shared with tests/cli.sh
+# shellcheck source=lib/cli-checks.sh
+. "$ROOT/tests/lib/cli-checks.sh"
 want_faster() { [ "$ms" -lt "$1" ] || note "took $ms ms, want < $1"; }
-
-# want_json EXPR - a Python expression over j, the parsed stdout (one line)
-want_json() {
-	"$PY" -c '
-import json, sys
-text = open(sys.argv[1], encoding="utf-8").read()
-lines = text.split("\n")
-if len(lines) != 2 or lines[1] != "":
-    sys.exit("not exactly one line")
-j = json.loads(lines[0])
-a = j.get("attempts")
-sys.exit(0 if eval(sys.argv[2]) else 1)' "$T/out" "$1" 2>>"$T/pyerr" ||
-		note "json: $1"
-}
-
-# want_usage_error - exit 2, nothing on stdout, one line "esa-check: ..."
-want_usage_error() {
-	want_rc 2
-	[ ! -s "$T/out" ] || note "stdout not empty"
-	[ "$(wc -l <"$T/err")" -eq 1 ] ||
-		note "stderr has $(wc -l <"$T/err") lines, want 1"
-	grep -q '^esa-check: ..' "$T/err" || note "stderr lacks 'esa-check: '"
-}
-
-done_check() {
-	if [ -z "$why" ]; then
-		passed=$((passed + 1))
-		echo "ok - $1"
-	else
-		failed=$((failed + 1))
-		echo "FAIL - $1: ${why#; }"
-		sed 's/^/    stdout: /' "$T/out" | head -n 40
-		sed 's/^/    stderr: /' "$T/err" | head -n 10
-	fi
-}
 
 # ---- fixtures --------------------------------------------------------------
 
