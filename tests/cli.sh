@@ -206,6 +206,22 @@ want_rc 1
 want_out "chain: FAILED"
 done_check "untrusted CA (system store): chain fails, exit 1"
 
+# --capath: a hashed CA directory (openssl rehash) is a trust store too
+mkdir -p "$T/capath" "$T/capath-empty"
+cp "$T/ca.pem" "$T/capath/"
+openssl rehash "$T/capath" >/dev/null 2>&1 || note "openssl rehash failed"
+run --cert "$T/srv.pem" --dns-file "$T/zone" --capath "$T/capath" \
+	--peer 192.0.2.1 --mode verify --json example.com
+want_rc 0
+want_json 'j["chain"]["checked"] and j["chain"]["ok"] and j["verify"]["pass"]'
+done_check "--capath with the CA: chain ok, exit 0"
+
+run --cert "$T/srv.pem" --dns-file "$T/zone" --capath "$T/capath-empty" \
+	--peer 192.0.2.1 --mode verify --json example.com
+want_rc 1
+want_json 'not j["chain"]["ok"] and j["verify"]["pass"]'
+done_check "--capath without the CA: chain fails, identity still passes, exit 1"
+
 run --cert "$T/srv.pem" --dns-file "$T/zone" --peer 192.0.2.1 --mode verify \
 	--no-chain --json example.com
 want_rc 0
