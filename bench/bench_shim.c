@@ -8,8 +8,10 @@
  *   stock     no preload
  *   enforce   LD_PRELOAD=esashim.so ESA_ENFORCE=esa
  *   observe   LD_PRELOAD=esashim.so ESA_ENFORCE=observe
- * and, with --shim-proposed, enforce+fix and observe+fix: the same with a
- * shim built from the tree with the diffs in bench/proposed/ applied.
+ * and any added with --variant NAME=VAR=VALUE,...: the shim with the
+ * settings below and these on top (LD_PRELOAD=another build's shim for a
+ * before/after comparison, ESA_PORTS=1,nolog for the cost of the preload
+ * alone, ...; "nolog": the variant is not expected to log handshakes).
  * The shim runs with ESA_TLS=required-verify, ESA_RECIPIENT_DOMAIN=
  * example.com (Verify passes through the forward-confirmed PTR name of
  * 127.0.0.1; the shim also computes Hosted for its log, so PTR, A and MX
@@ -49,7 +51,8 @@
 #include "bench.h"
 #include "tls_server.h"
 
-#define MAXVAR 5
+#define MAXVAR 12
+#define MAXENV 8
 #define MEMORY_BUDGET_US 20e6
 
 struct run {
@@ -62,21 +65,25 @@ struct run {
 struct opts {
 	int rounds, count, memory, cg1, cg2;
 	bool ec, rsa;
-	const char *hsloop, *shim, *shim_proposed;
+	const char *hsloop, *shim;
 };
 
+/* A variant: no shim (stock), or the shim with the common settings below,
+ * then its own environment on top (--variant: another build's shim in
+ * LD_PRELOAD, ESA_ENFORCE=observe, ...). */
 struct variant {
 	const char *name;
-	bool proposed;		/* the shim built with bench/proposed/ */
-	int enforce;		/* 0 no shim, 1 esa, 2 observe */
+	bool shim;
+	bool nolog;		/* no log lines expected (ESA_PORTS, ...) */
+	const char *env[MAXENV];	/* "NAME=VALUE" */
 };
 
-static const struct variant all_variants[MAXVAR] = {
-	{ "stock", false, 0 }, { "enforce", false, 1 },
-	{ "observe", false, 2 }, { "enforce+fix", true, 1 },
-	{ "observe+fix", true, 2 },
+static struct variant all_variants[MAXVAR] = {
+	{ "stock", false, false, { NULL } },
+	{ "enforce", true, false, { "ESA_ENFORCE=esa" } },
+	{ "observe", true, false, { "ESA_ENFORCE=observe" } },
 };
-static int nvar;
+static int nvar = 3;
 static struct bench_pki pki;
 static struct test_unbound ub;
 static struct opts o;
@@ -87,16 +94,44 @@ static void child_env(const struct variant *v, const char *log)
 	char ns[64];
 
 	unsetenv("LD_PRELOAD");
-	if (v->enforce == 0)
+	if (!v->shim)
 		return;
 	snprintf(ns, sizeof ns, "127.0.0.1:%d", ub.port);
-	setenv("LD_PRELOAD", v->proposed ? o.shim_proposed : o.shim, 1);
-	setenv("ESA_ENFORCE", v->enforce == 1 ? "esa" : "observe", 1);
+	setenv("LD_PRELOAD", o.shim, 1);
+	setenv("ESA_ENFORCE", "esa", 1);
 	setenv("ESA_TLS", "required-verify", 1);
 	setenv("ESA_RECIPIENT_DOMAIN", "example.com", 1);
 	setenv("ESA_NAMESERVER", ns, 1);
 	setenv("ESA_LOG", log, 1);
 	setenv("ESA_CAFILE", pki.bundle, 1);
+	for (int i = 0; i < MAXENV && v->env[i] != NULL; i++)
+		putenv((char *)v->env[i]);	/* the child execs next */
+}
+
+/* add_variant - "--variant NAME=VAR=VALUE[,VAR=VALUE...]": the shim with
+ * the common settings and these on top; the pseudo-entry "nolog" says the
+ * variant logs no handshakes (e.g. ESA_PORTS=1).  0 or -1. */
+static int add_variant(char *spec)
+{
+	struct variant *v = &all_variants[nvar];
+	char *eq = strchr(spec, '='), *save = NULL, *tok;
+	int n = 0;
+
+	if (nvar >= MAXVAR || eq == NULL || eq == spec)
+		return -1;
+	*eq = '\0';
+	*v = (struct variant){ .name = spec, .shim = true };
+	for (tok = strtok_r(eq + 1, ",", &save); tok != NULL;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (strcmp(tok, "nolog") == 0)
+			v->nolog = true;
+		else if (strchr(tok, '=') == NULL || n >= MAXENV)
+			return -1;
+		else
+			v->env[n++] = tok;
+	}
+	nvar++;
+	return 0;
 }
 
 /* field - the number after " name=" in line, or -1 */
@@ -200,7 +235,7 @@ static int run_hsloop(int var, int port, int n, const char *samples,
 	r->heapn = (long)field(line, sbuf);
 	acc = count_accepts(log, &lines);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || r->n != n ||
-	    r->failures != 0 || (v->enforce && (lines != n || acc != n))) {
+	    r->failures != 0 || (v->shim && !v->nolog && (lines != n || acc != n))) {
 		bench_note("%s: hsloop failed (status %d, %d failures, %d log "
 			   "lines, %d accepts): %s", v->name, status,
 			   r->failures, lines, acc, line);
@@ -308,6 +343,22 @@ static double cg_total(const char *path)
 	return total;
 }
 
+/* keep_cg - with BENCH_CG_KEEP=DIR, keep a callgrind output as
+ * DIR/KEY-VARIANT-N.cg for callgrind_annotate (before cg_total removes it) */
+static void keep_cg(const char *path, const char *key, int var, int n)
+{
+	const char *dir = getenv("BENCH_CG_KEEP");
+	char to[512];
+
+	if (dir == NULL || *dir == '\0')
+		return;
+	snprintf(to, sizeof to, "%s/%s-%s-%d.cg", dir, key,
+		 all_variants[var].name, n);
+	if (link(path, to) != 0)
+		bench_note("BENCH_CG_KEEP: cannot keep %s: %s", to,
+			   strerror(errno));
+}
+
 /* instructions - per handshake, each variant, from two callgrind runs */
 static int instructions(const char *key, int port)
 {
@@ -320,9 +371,11 @@ static int instructions(const char *key, int port)
 	for (int v = 0; v < nvar; v++) {
 		if (run_hsloop(v, port, o.cg1, "1", &r) < 0)
 			goto fail;
+		keep_cg(path, key, v, o.cg1);
 		t1 = cg_total(path);
 		if (run_hsloop(v, port, o.cg2, "1", &r) < 0)
 			goto fail;
+		keep_cg(path, key, v, o.cg2);
 		t2 = cg_total(path);
 		if (t1 < 0 || t2 < 0) {
 			bench_note("no callgrind output for %s",
@@ -371,7 +424,7 @@ static int parse(int argc, char **argv)
 		{ "rounds", 1, NULL, 'r' }, { "count", 1, NULL, 'n' },
 		{ "memory", 1, NULL, 'm' }, { "keys", 1, NULL, 'k' },
 		{ "hsloop", 1, NULL, 'l' }, { "shim", 1, NULL, 's' },
-		{ "shim-proposed", 1, NULL, 'P' },
+		{ "variant", 1, NULL, 'V' },
 		{ "callgrind", 1, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -393,8 +446,10 @@ static int parse(int argc, char **argv)
 			o.hsloop = optarg;
 		else if (ch == 's')
 			o.shim = optarg;
-		else if (ch == 'P')
-			o.shim_proposed = optarg;
+		else if (ch == 'V') {
+			if (add_variant(optarg) < 0)
+				return -1;
+		}
 		else if (ch != 'c' ||
 			 sscanf(optarg, "%d,%d", &o.cg1, &o.cg2) != 2)
 			return -1;
@@ -409,19 +464,16 @@ int main(int argc, char **argv)
 
 	if (parse(argc, argv) < 0) {
 		fprintf(stderr, "usage: %s --hsloop PATH --shim ABSPATH "
-			"[--shim-proposed ABSPATH] [--rounds R] [--count N] "
+			"[--variant NAME=VAR=VALUE,...] [--rounds R] [--count N] "
 			"[--memory N>=1000|0] [--keys ec,rsa] "
 			"[--callgrind N1,N2]\n", argv[0]);
 		return 2;
 	}
-	if (o.shim[0] != '/' || access(o.shim, R_OK) != 0 ||
-	    (o.shim_proposed && (o.shim_proposed[0] != '/' ||
-				 access(o.shim_proposed, R_OK) != 0))) {
-		bench_note("--shim and --shim-proposed need an absolute path "
-			   "to a readable esashim.so");
+	if (o.shim[0] != '/' || access(o.shim, R_OK) != 0) {
+		bench_note("--shim needs an absolute path to a readable "
+			   "esashim.so");
 		return 2;
 	}
-	nvar = o.shim_proposed ? 5 : 3;
 	if (bench_pki_init(&pki) < 0)
 		goto out;
 	if (test_unbound_start(BENCH_UNBOUND_ZONE, &ub) < 0) {
