@@ -493,7 +493,7 @@ static void merge(struct esa_result *res, struct esa_result *other)
 		free(v->tries);
 		*v = *o;
 		o->tries = NULL;
-		o->ntries = 0;
+		o->ntries = o->tries_cap = 0;
 		snprintf(why, sizeof(why), "recipient candidate %s: %s",
 			 other->recipient, o->reason);
 		esa_strlcpy(v->reason, why, sizeof(v->reason));
@@ -504,6 +504,7 @@ static void merge(struct esa_result *res, struct esa_result *other)
 		memcpy(q + res->ndns, other->dns, other->ndns * sizeof(*q));
 		res->dns = q;
 		res->ndns += other->ndns;
+		res->dns_cap = res->ndns;
 	}
 	if (res->error[0] == '\0' && other->error[0] != '\0')
 		esa_strlcpy(res->error, other->error, sizeof(res->error));

@@ -126,12 +126,16 @@ int esa_reverse_name(int family, const unsigned char *addr, char *out,
 		return -1;
 	out[0] = '\0';
 	if (family == AF_INET) {
-		int n = snprintf(out, outsz, "%u.%u.%u.%u.in-addr.arpa",
-				 addr[3], addr[2], addr[1], addr[0]);
-		if (n < 0 || (size_t)n >= outsz) {
-			out[0] = '\0';
-			return -1;
-		}
+		char d[4][24], buf[sizeof "255.255.255.255.in-addr.arpa"];
+		size_t n;
+
+		for (i = 0; i < 4; i++)
+			esa_utoa(addr[i], d[i]);
+		n = esa_cat(buf, sizeof buf, d[3], ".", d[2], ".", d[1], ".",
+			    d[0], ".in-addr.arpa", (char *)NULL);
+		if (n >= outsz)
+			return -1;	/* out[0] is already "" */
+		memcpy(out, buf, n + 1);
 		return 0;
 	}
 	if (family != AF_INET6 || outsz < 16 * 4 + sizeof "ip6.arpa")

@@ -11,7 +11,7 @@
  * verdict.  A lookup that fails removes what it would have given (fail
  * closed) and is recorded both as a try and in res->dns.
  */
-#include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -30,12 +30,10 @@ static int add_try(struct esa_verdict *v, enum esa_source src, const char *ref,
 {
 	struct esa_try *t;
 
-	t = realloc(v->tries, (v->ntries + 1) * sizeof(*t));
-	if (t == NULL)
+	if (esa_grow((void **)&v->tries, v->ntries, &v->tries_cap,
+		 sizeof(*t)) < 0)
 		return -1;
-	v->tries = t;
-	t = &t[v->ntries++];
-	memset(t, 0, sizeof(*t));
+	t = &v->tries[v->ntries++];
 	t->source = src;
 	esa_strlcpy(t->reference, ref, sizeof(t->reference));
 	t->against = against;
@@ -51,21 +49,18 @@ static int lookup(struct esa_result *res, esa_resolver *r, const char *name,
 {
 	struct esa_dnsq *q;
 
-	memset(ans, 0, sizeof(*ans));
 	if (r == NULL) {
+		memset(ans, 0, sizeof(*ans));
 		ans->status = ESA_DNS_ERROR;
 		ans->rcode = -1;
-		snprintf(ans->reason, sizeof(ans->reason),
-			 "%s %s: no resolver configured", esa_rrtype_name(type),
-			 name);
+		esa_cat(ans->reason, sizeof(ans->reason), esa_rrtype_name(type),
+			" ", name, ": no resolver configured", (char *)NULL);
 		return -1;
 	}
 	esa_lookup(r, name, type, deadline, ans);
-	q = realloc(res->dns, (res->ndns + 1) * sizeof(*q));
-	if (q != NULL) {
-		res->dns = q;
-		q = &q[res->ndns++];
-		memset(q, 0, sizeof(*q));
+	if (esa_grow((void **)&res->dns, res->ndns, &res->dns_cap,
+		 sizeof(*q)) == 0) {
+		q = &res->dns[res->ndns++];
 		esa_strlcpy(q->name, name, sizeof(q->name));
 		q->type = type;
 		q->status = ans->status;
@@ -99,13 +94,12 @@ static int resolves_to_peer(struct esa_result *res, esa_resolver *r,
 	for (size_t i = 0; i < ans.count && !found; i++)
 		found = memcmp(ans.rr[i].addr, t->peer, alen) == 0;
 	/* the addresses are worth listing only when the peer is not there */
-	off = (size_t)snprintf(note, notesz, "%s", esa_rrtype_name(type));
+	off = esa_cat(note, notesz, esa_rrtype_name(type), (char *)NULL);
 	for (size_t i = 0; i < ans.count && !found; i++) {
 		char ip[64];
 
 		esa_format_ip(t->peer_family, ans.rr[i].addr, ip, sizeof(ip));
-		if (off < notesz)
-			off += (size_t)snprintf(note + off, notesz - off, " %s", ip);
+		off += esa_cat(note + off, notesz - off, " ", ip, (char *)NULL);
 	}
 	esa_answer_free(&ans);
 	return found;
@@ -121,15 +115,14 @@ static bool has_usable(const struct esa_idlist *ids, enum esa_id_kind kind)
 }
 
 /* find_match - index of the first usable presented id of kind that ~= ref,
- * or -1.  ref is checked here once; each id was checked when it was
- * collected (p->problem), so the pairs only need comparing. */
+ * or -1.  The caller has checked ref (esa_reference_problem); each id was
+ * checked when it was collected (p->problem), so the pairs only need
+ * comparing. */
 static int find_match(const struct esa_idlist *ids, enum esa_id_kind kind,
 		      const char *ref)
 {
 	size_t rlen = strlen(ref);
 
-	if (esa_reference_problem(ref, rlen) != NULL)
-		return -1;
 	for (size_t i = 0; i < ids->n; i++) {
 		const struct esa_presented *p = &ids->ids[i];
 
@@ -140,25 +133,13 @@ static int find_match(const struct esa_idlist *ids, enum esa_id_kind kind,
 	return -1;
 }
 
-/* record - log a try of ref; a match makes the verdict pass.
- * Returns 1 on a match, 0 otherwise, -1 on allocation failure. */
-static int record(struct esa_verdict *v, const struct esa_idlist *ids,
-		  enum esa_source src, const char *ref, enum esa_id_kind kind,
-		  enum esa_try_outcome outcome, const char *note)
+/* tried - log a try of ref with its outcome; a match (idx >= 0, the
+ * presented id that matched) makes the verdict pass.  Returns 1 on a
+ * match, 0 otherwise, -1 on allocation failure. */
+static int tried(struct esa_verdict *v, enum esa_source src, const char *ref,
+		 enum esa_id_kind kind, enum esa_try_outcome outcome, int idx,
+		 const char *note)
 {
-	int idx = -1;
-
-	if (outcome == ESA_TRY_NOMATCH || outcome == ESA_TRY_MATCH) {
-		const char *why = esa_reference_problem(ref, strlen(ref));
-
-		if (why != NULL) {
-			outcome = ESA_TRY_BAD_REFERENCE;
-			note = why;
-		} else {
-			idx = find_match(ids, kind, ref);
-			outcome = idx >= 0 ? ESA_TRY_MATCH : ESA_TRY_NOMATCH;
-		}
-	}
 	if (add_try(v, src, ref, kind, outcome, idx, note) < 0)
 		return -1;
 	if (idx < 0)
@@ -170,36 +151,55 @@ static int record(struct esa_verdict *v, const struct esa_idlist *ids,
 	return 1;
 }
 
+/* record - compare ref with the presented ids of kind and log the try:
+ * a bad reference (note: why), no match (note as given), or a match.
+ * Returns 1 on a match, 0 otherwise, -1 on allocation failure. */
+static int record(struct esa_verdict *v, const struct esa_idlist *ids,
+		  enum esa_source src, const char *ref, enum esa_id_kind kind,
+		  const char *note)
+{
+	const char *why = esa_reference_problem(ref, strlen(ref));
+	int idx;
+
+	if (why != NULL)
+		return tried(v, src, ref, kind, ESA_TRY_BAD_REFERENCE, -1, why);
+	idx = find_match(ids, kind, ref);
+	return tried(v, src, ref, kind,
+		     idx >= 0 ? ESA_TRY_MATCH : ESA_TRY_NOMATCH, idx, note);
+}
+
 /* ptr_name_step - one PTR name N: if a CN-ID matches it, confirm A(N) */
 static int ptr_name_step(struct esa_result *res, struct esa_verdict *v,
 			 const struct esa_target *t, esa_resolver *r,
 			 const char *name, uint64_t deadline)
 {
+	const enum esa_source src = ESA_SOURCE_PTR;
+	const char *why = esa_reference_problem(name, strlen(name));
 	char note[ESA_ERR_MAX], addrs[ESA_ERR_MAX], peer[64];
-	int fc;
+	int fc, idx;
 
-	if (esa_reference_problem(name, strlen(name)) != NULL ||
-	    find_match(&res->ids, ESA_ID_CN, name) < 0)
+	if (why != NULL)
+		return tried(v, src, name, ESA_ID_CN, ESA_TRY_BAD_REFERENCE, -1,
+			     why);
+	if ((idx = find_match(&res->ids, ESA_ID_CN, name)) < 0)
 		/* lazy: no CN-ID could match, so A/AAAA is not needed */
-		return record(v, &res->ids, ESA_SOURCE_PTR, name, ESA_ID_CN,
-			      ESA_TRY_NOMATCH, "not forward-confirmed: no CN-ID would match");
+		return tried(v, src, name, ESA_ID_CN, ESA_TRY_NOMATCH, -1,
+			     "not forward-confirmed: no CN-ID would match");
 	fc = resolves_to_peer(res, r, t, name, deadline, addrs, sizeof(addrs));
 	esa_format_ip(t->peer_family, t->peer, peer, sizeof(peer));
 	if (fc < 0)
-		return record(v, &res->ids, ESA_SOURCE_PTR, name, ESA_ID_CN,
-			      ESA_TRY_LOOKUP_FAILED, addrs);
+		return tried(v, src, name, ESA_ID_CN, ESA_TRY_LOOKUP_FAILED, -1,
+			     addrs);
 	if (fc == 0) {
-		snprintf(note, sizeof(note), "not forward-confirmed: %.400s, not %s",
-			 addrs, peer);
-		return record(v, &res->ids, ESA_SOURCE_PTR, name, ESA_ID_CN,
-			      ESA_TRY_NOT_CONFIRMED, note);
+		addrs[400] = '\0';	/* room for the rest of the note */
+		esa_cat(note, sizeof(note), "not forward-confirmed: ", addrs,
+			", not ", peer, (char *)NULL);
+		return tried(v, src, name, ESA_ID_CN, ESA_TRY_NOT_CONFIRMED, -1,
+			     note);
 	}
-	snprintf(note, sizeof(note), "forward-confirmed: %s",
-		 t->peer_family == AF_INET ? "A" : "AAAA");
-	snprintf(note + strlen(note), sizeof(note) - strlen(note),
-		 " %s", peer);
-	return record(v, &res->ids, ESA_SOURCE_PTR, name, ESA_ID_CN,
-		      ESA_TRY_MATCH, note);
+	esa_cat(note, sizeof(note), "forward-confirmed: ",
+		t->peer_family == AF_INET ? "A " : "AAAA ", peer, (char *)NULL);
+	return tried(v, src, name, ESA_ID_CN, ESA_TRY_MATCH, idx, note);
 }
 
 /* ptr_step - SPEC 4.1 step 3: CN-IDs against the FCrDNS names of the peer */
@@ -213,13 +213,13 @@ static int ptr_step(struct esa_result *res, struct esa_verdict *v,
 
 	memset(&ans, 0, sizeof(ans));
 	if (!has_usable(&res->ids, ESA_ID_CN))
-		return record(v, &res->ids, ESA_SOURCE_PTR, "", ESA_ID_CN,
-			      ESA_TRY_LOOKUP_FAILED,
-			      "PTR not queried: the certificate has no usable CN-ID");
+		return tried(v, ESA_SOURCE_PTR, "", ESA_ID_CN,
+			     ESA_TRY_LOOKUP_FAILED, -1,
+			     "PTR not queried: the certificate has no usable CN-ID");
 	if (!t->have_peer)
-		return record(v, &res->ids, ESA_SOURCE_PTR, "", ESA_ID_CN,
-			      ESA_TRY_LOOKUP_FAILED,
-			      "PTR not queried: peer address unknown");
+		return tried(v, ESA_SOURCE_PTR, "", ESA_ID_CN,
+			     ESA_TRY_LOOKUP_FAILED, -1,
+			     "PTR not queried: peer address unknown");
 	if (esa_reverse_name(t->peer_family, t->peer, rev, sizeof(rev)) < 0) {
 		esa_strlcpy(ans.reason, "cannot form the reverse name",
 			    sizeof(ans.reason));
@@ -231,8 +231,8 @@ static int ptr_step(struct esa_result *res, struct esa_verdict *v,
 		rc = ptr_name_step(res, v, t, r, ans.rr[i].name, deadline);
 	goto out;
 failed:
-	rc = record(v, &res->ids, ESA_SOURCE_PTR, "", ESA_ID_CN,
-		    ESA_TRY_LOOKUP_FAILED, ans.reason);
+	rc = tried(v, ESA_SOURCE_PTR, "", ESA_ID_CN, ESA_TRY_LOOKUP_FAILED, -1,
+		   ans.reason);
 out:
 	esa_answer_free(&ans);
 	return rc;
@@ -248,11 +248,11 @@ static int decide_verify(struct esa_result *res, struct esa_verdict *v,
 	/* 4.1.1: DNS-IDs against the recipient domain only */
 	if (res->ids.ndns > 0)
 		rc = record(v, &res->ids, ESA_SOURCE_RECIPIENT, t->recipient,
-			    ESA_ID_DNS, ESA_TRY_NOMATCH, NULL);
+			    ESA_ID_DNS, NULL);
 	/* 4.1.2: CN-IDs against the recipient domain, even after DNS-IDs */
 	if (rc == 0)
 		rc = record(v, &res->ids, ESA_SOURCE_RECIPIENT, t->recipient,
-			    ESA_ID_CN, ESA_TRY_NOMATCH,
+			    ESA_ID_CN,
 			    res->ids.ncn ? NULL : "the certificate has no CN-ID");
 	/* 4.1.3: CN-IDs against forward-confirmed PTR names */
 	if (rc == 0)
@@ -273,35 +273,35 @@ static int route_step(struct esa_result *res, struct esa_verdict *v,
 		      enum esa_id_kind kind, const char *host,
 		      uint64_t deadline)
 {
+	const enum esa_source src = ESA_SOURCE_ROUTE;
 	char addrs[ESA_ERR_MAX], note[ESA_ERR_MAX], peer[64];
-	int fc;
+	const char *why;
+	int fc, idx;
 
 	if (t->via[0] != '\0' && strcasecmp(t->via, host) == 0)
-		return record(v, &res->ids, ESA_SOURCE_ROUTE, host, kind,
-			      ESA_TRY_NOMATCH, "the route connected through");
-	if (esa_reference_problem(host, strlen(host)) != NULL ||
-	    find_match(&res->ids, kind, host) < 0)
+		return record(v, &res->ids, src, host, kind,
+			      "the route connected through");
+	if ((why = esa_reference_problem(host, strlen(host))) != NULL)
+		return tried(v, src, host, kind, ESA_TRY_BAD_REFERENCE, -1, why);
+	if ((idx = find_match(&res->ids, kind, host)) < 0)
 		/* lazy: whether it leads to the peer cannot change the verdict */
-		return record(v, &res->ids, ESA_SOURCE_ROUTE, host, kind,
-			      ESA_TRY_NOMATCH, NULL);
+		return tried(v, src, host, kind, ESA_TRY_NOMATCH, -1, NULL);
 	if (!t->have_peer)
-		return record(v, &res->ids, ESA_SOURCE_ROUTE, host, kind,
-			      ESA_TRY_NOT_PEER,
-			      "not the route connected through, and the peer address is unknown");
+		return tried(v, src, host, kind, ESA_TRY_NOT_PEER, -1,
+			     "not the route connected through, and the peer address is unknown");
 	fc = resolves_to_peer(res, r, t, host, deadline, addrs, sizeof(addrs));
 	if (fc < 0)
-		return record(v, &res->ids, ESA_SOURCE_ROUTE, host, kind,
-			      ESA_TRY_LOOKUP_FAILED, addrs);
+		return tried(v, src, host, kind, ESA_TRY_LOOKUP_FAILED, -1,
+			     addrs);
 	esa_format_ip(t->peer_family, t->peer, peer, sizeof(peer));
 	if (fc == 0) {
-		snprintf(note, sizeof(note), "does not lead to %s (%.400s)", peer,
-			 addrs);
-		return record(v, &res->ids, ESA_SOURCE_ROUTE, host, kind,
-			      ESA_TRY_NOT_PEER, note);
+		addrs[400] = '\0';	/* room for the rest of the note */
+		esa_cat(note, sizeof(note), "does not lead to ", peer, " (",
+			addrs, ")", (char *)NULL);
+		return tried(v, src, host, kind, ESA_TRY_NOT_PEER, -1, note);
 	}
-	snprintf(note, sizeof(note), "leads to the peer %s", peer);
-	return record(v, &res->ids, ESA_SOURCE_ROUTE, host, kind,
-		      ESA_TRY_MATCH, note);
+	esa_cat(note, sizeof(note), "leads to the peer ", peer, (char *)NULL);
+	return tried(v, src, host, kind, ESA_TRY_MATCH, idx, note);
 }
 
 /* mx_step - SPEC 4.2 step 3: every MX exchange name of the recipient domain */
@@ -313,16 +313,17 @@ static int mx_step(struct esa_result *res, struct esa_verdict *v,
 	int rc = 0;
 
 	if (lookup(res, r, t->recipient, ESA_T_MX, deadline, &ans) < 0) {
-		rc = record(v, &res->ids, ESA_SOURCE_MX, "", kind,
-			    ESA_TRY_LOOKUP_FAILED, ans.reason);
+		rc = tried(v, ESA_SOURCE_MX, "", kind, ESA_TRY_LOOKUP_FAILED, -1,
+			   ans.reason);
 		goto out;
 	}
 	for (size_t i = 0; i < ans.count && rc == 0; i++) {
-		char note[32];
+		char note[32], pref[24];
 
-		snprintf(note, sizeof(note), "MX %u", ans.rr[i].pref);
+		esa_cat(note, sizeof(note), "MX ",
+			esa_utoa(ans.rr[i].pref, pref), (char *)NULL);
 		rc = record(v, &res->ids, ESA_SOURCE_MX, ans.rr[i].name, kind,
-			    ESA_TRY_NOMATCH, note);
+			    note);
 	}
 out:
 	esa_answer_free(&ans);
@@ -340,7 +341,7 @@ static int decide_hosted(struct esa_result *res, struct esa_verdict *v,
 	int rc;
 
 	rc = record(v, &res->ids, ESA_SOURCE_RECIPIENT, t->recipient, kind,
-		    ESA_TRY_NOMATCH, NULL);
+		    NULL);
 	for (size_t i = 0; i < t->nroutes; i++)
 		nfqdn += !t->routes[i].is_ip;
 	for (size_t i = 0; i < t->nroutes && rc == 0; i++)
@@ -352,11 +353,11 @@ static int decide_hosted(struct esa_result *res, struct esa_verdict *v,
 	if (rc < 0)
 		return -1;
 	if (rc == 0)
-		snprintf(v->reason, sizeof(v->reason),
-			 "no %s matches the recipient domain or %s",
-			 kind == ESA_ID_DNS ? "DNS-ID" : "CN-ID",
-			 nfqdn ? "an SMTP route that leads to the peer"
-			       : "an MX name");
+		esa_cat(v->reason, sizeof(v->reason), "no ",
+			kind == ESA_ID_DNS ? "DNS-ID" : "CN-ID",
+			" matches the recipient domain or ",
+			nfqdn ? "an SMTP route that leads to the peer"
+			      : "an MX name", (char *)NULL);
 	return 0;
 }
 
@@ -364,15 +365,14 @@ static int decide_hosted(struct esa_result *res, struct esa_verdict *v,
 static void pass_reason(const struct esa_result *res, struct esa_verdict *v)
 {
 	const struct esa_presented *p = &res->ids.ids[v->matched];
-	char ref[ESA_NAME_MAX];
 
-	esa_strlcpy(ref, v->reference, sizeof(ref));
-	snprintf(v->reason, sizeof(v->reason), "%s %s matches %s %s",
-		 p->kind == ESA_ID_DNS ? "DNS-ID" : "CN-ID", p->display,
-		 v->source == ESA_SOURCE_PTR ? "forward-confirmed PTR name" :
-		 v->source == ESA_SOURCE_MX ? "MX name" :
-		 v->source == ESA_SOURCE_ROUTE ? "SMTP route" : "recipient domain",
-		 ref);
+	esa_cat(v->reason, sizeof(v->reason),
+		p->kind == ESA_ID_DNS ? "DNS-ID " : "CN-ID ", p->display,
+		" matches ",
+		v->source == ESA_SOURCE_PTR ? "forward-confirmed PTR name " :
+		v->source == ESA_SOURCE_MX ? "MX name " :
+		v->source == ESA_SOURCE_ROUTE ? "SMTP route " :
+		"recipient domain ", v->reference, (char *)NULL);
 }
 
 /* esa_identity_decide - run one algorithm and fill res->verdict[mode] */

@@ -190,6 +190,20 @@ struct esa_domain_routes {
 	size_t n;
 };
 
+/* A chain that passed stage I against a configuration's store: the
+ * certificates as the server sent them (references), and the wall-clock
+ * window in which that verdict stands (chain.c). */
+#define ESA_CHAIN_MEMO 16
+struct x509_st;
+struct esa_chain_memo {
+	struct x509_st **certs;	/* leaf, then the untrusted ones; NULL = free */
+	int ncerts;
+	long long from, until;	/* time(NULL) bounds, from <= now < until */
+};
+/* Forget every remembered chain (cfg->lock held). */
+struct esa_config;
+void esa_chain_memo_flush(struct esa_config *cfg);
+
 struct esa_config {
 	enum esa_tls tls;		/* default setting */
 	char nameserver[128];		/* "" = system */
@@ -207,6 +221,9 @@ struct esa_config {
 	/* built lazily by esa_config_shared_store, under lock: loading a CA
 	 * bundle costs far more than a handshake, so it is done once */
 	struct x509_store_st *store;
+	/* chains that verified against store, under lock (chain.c) */
+	struct esa_chain_memo memo[ESA_CHAIN_MEMO];
+	unsigned memo_next;
 	int refs;
 };
 
@@ -231,7 +248,8 @@ struct esa_presented {
 	enum esa_id_kind kind;
 	char *raw;		/* the octets as decoded (UTF-8 for CN), NUL-terminated copy */
 	size_t len;		/* octets in raw, excluding the terminator */
-	char *display;		/* printable escaped form for logs */
+	char *display;		/* printable escaped form for logs; == raw
+				 * when raw needs no escaping */
 	const char *problem;	/* NULL if usable, else why it can never match */
 };
 
@@ -240,6 +258,7 @@ struct esa_idlist {
 	size_t n;
 	size_t ndns;		/* how many are DNS-IDs (SPEC 4.1, 4.2) */
 	size_t ncn;
+	size_t cap;		/* allocated entries of ids */
 };
 
 struct x509_st;
@@ -289,6 +308,7 @@ struct esa_verdict {
 	char reason[ESA_ERR_MAX];	/* one line */
 	struct esa_try *tries;
 	size_t ntries;
+	size_t tries_cap;		/* allocated entries of tries */
 };
 
 struct esa_dnsq {
@@ -322,6 +342,7 @@ struct esa_result {
 	enum esa_tls tls;
 	struct {
 		bool checked;	/* false with --no-chain */
+		bool memo;	/* the verdict of an earlier verification */
 		bool ok;
 		int error;	/* X509_V_ERR_* */
 		int depth;
@@ -331,6 +352,7 @@ struct esa_result {
 	struct esa_verdict verdict[2];	/* by enum esa_mode */
 	struct esa_dnsq *dns;
 	size_t ndns;
+	size_t dns_cap;			/* allocated entries of dns */
 	char error[ESA_ERR_MAX];	/* set when the check itself could not run */
 	bool stock_ok;			/* OpenSSL's own verdict (chain + host) */
 	char stock_host[ESA_NAME_MAX];	/* the name the program asked for */
@@ -488,5 +510,13 @@ void esa_format_ip(int family, const unsigned char *addr, char *out,
 		   size_t outsz);
 /* snprintf into a fixed buffer, always terminated, truncation allowed. */
 void esa_strlcpy(char *dst, const char *src, size_t dstsz);
+/* The strings up to a NULL, concatenated into dst (truncated, always
+ * terminated); the length written.  For notes on hot paths, not stdio. */
+size_t esa_cat(char *dst, size_t dstsz, ...);
+/* Room for one more than n entries of sz bytes in *arr of capacity *cap
+ * (doubling); 0 or -1. */
+int esa_grow(void **arr, size_t n, size_t *cap, size_t sz);
+/* v in decimal into out (>= 21 bytes); returns out. */
+char *esa_utoa(unsigned long long v, char *out);
 
 #endif

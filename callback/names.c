@@ -11,6 +11,7 @@
  * the verdict fails closed.  The caller frees the list with
  * esa_idlist_free().
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,21 +20,41 @@
 
 #include "internal.h"
 
+/* plain - a printable octet that escape() writes as it is */
+static bool plain(unsigned char c)
+{
+	return c >= 0x20 && c < 0x7f && c != '\\';
+}
+
 /* escape - a printable copy of octets: \xNN for anything else, \\ for \ */
 static char *escape(const unsigned char *s, size_t len)
 {
+	static const char hex[] = "0123456789abcdef";
 	char *out = malloc(len * 4 + 1), *p = out;
 
 	if (out == NULL)
 		return NULL;
 	for (size_t i = 0; i < len; i++) {
-		if (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '\\')
+		if (plain(s[i])) {
 			*p++ = (char)s[i];
-		else
-			p += sprintf(p, "\\x%02x", s[i]);
+			continue;
+		}
+		*p++ = '\\';
+		*p++ = 'x';
+		*p++ = hex[s[i] >> 4];
+		*p++ = hex[s[i] & 0x0f];
 	}
 	*p = '\0';
 	return out;
+}
+
+/* all_plain - would escape() copy these octets unchanged? */
+static bool all_plain(const unsigned char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (!plain(s[i]))
+			return false;
+	return true;
 }
 
 /* add_id - append one identifier (copying its octets) to the list.  One
@@ -44,20 +65,20 @@ static char *escape(const unsigned char *s, size_t len)
 static int add_id(struct esa_idlist *l, enum esa_id_kind kind,
 		  const unsigned char *data, size_t len, const char *problem)
 {
-	struct esa_presented *ids, *id;
+	struct esa_presented *id;
+	/* the usual name needs no escaping: its display is raw itself */
+	bool shared = problem == NULL && all_plain(data, len);
 
-	ids = realloc(l->ids, (l->n + 1) * sizeof(*ids));
-	if (ids == NULL)
+	if (esa_grow((void **)&l->ids, l->n, &l->cap, sizeof(*id)) < 0)
 		return -1;
-	l->ids = ids;
-	id = &ids[l->n];
+	id = &l->ids[l->n];
 	memset(id, 0, sizeof(*id));
 	id->kind = kind;
-	id->display = escape(data, len);
+	id->display = shared ? NULL : escape(data, len);
 	if (problem != NULL)
 		len = 0;	/* nothing decoded: nothing to match */
 	id->raw = malloc(len + 1);
-	if (id->raw == NULL || id->display == NULL) {
+	if (id->raw == NULL || (!shared && id->display == NULL)) {
 		free(id->raw);
 		free(id->display);
 		return -1;
@@ -66,6 +87,8 @@ static int add_id(struct esa_idlist *l, enum esa_id_kind kind,
 		memcpy(id->raw, data, len);
 	id->raw[len] = '\0';
 	id->len = len;
+	if (shared)
+		id->display = id->raw;
 	id->problem = problem ? problem : esa_presented_problem(id->raw, len);
 	l->n++;
 	if (kind == ESA_ID_DNS)
@@ -102,6 +125,24 @@ static int collect_dns_ids(X509 *leaf, struct esa_idlist *l)
 	return rc;
 }
 
+/* ascii_as_utf8 - a PrintableString, IA5String or UTF8String of ASCII
+ * octets only: ASN1_STRING_to_UTF8 would return the same octets (they are
+ * their own UTF-8), so they are taken as they are, without its allocation
+ * and conversion (test_names checks the two agree) */
+static bool ascii_as_utf8(const ASN1_STRING *s)
+{
+	int type = ASN1_STRING_type(s), len = ASN1_STRING_length(s);
+	const unsigned char *d = ASN1_STRING_get0_data(s);
+
+	if (type != V_ASN1_PRINTABLESTRING && type != V_ASN1_IA5STRING &&
+	    type != V_ASN1_UTF8STRING)
+		return false;
+	for (int i = 0; i < len; i++)
+		if (d[i] >= 0x80)
+			return false;
+	return true;
+}
+
 /* collect_cn_ids - every commonName of the subject, decoded to UTF-8 */
 static int collect_cn_ids(X509 *leaf, struct esa_idlist *l)
 {
@@ -115,8 +156,14 @@ static int collect_cn_ids(X509 *leaf, struct esa_idlist *l)
 		ASN1_STRING *s = X509_NAME_ENTRY_get_data(
 			X509_NAME_get_entry(subj, i));
 		unsigned char *utf8 = NULL;
-		int n = ASN1_STRING_to_UTF8(&utf8, s);
+		int n;
 
+		if (ascii_as_utf8(s)) {	/* the common case, decoded as is */
+			rc = add_id(l, ESA_ID_CN, ASN1_STRING_get0_data(s),
+				    (size_t)ASN1_STRING_length(s), NULL);
+			continue;
+		}
+		n = ASN1_STRING_to_UTF8(&utf8, s);
 		if (n < 0)
 			rc = add_id(l, ESA_ID_CN, ASN1_STRING_get0_data(s),
 				    (size_t)ASN1_STRING_length(s),
@@ -145,8 +192,9 @@ int esa_presented_collect(struct x509_st *leaf, struct esa_idlist *out)
 void esa_idlist_free(struct esa_idlist *l)
 {
 	for (size_t i = 0; i < l->n; i++) {
+		if (l->ids[i].display != l->ids[i].raw)
+			free(l->ids[i].display);
 		free(l->ids[i].raw);
-		free(l->ids[i].display);
 	}
 	free(l->ids);
 	memset(l, 0, sizeof(*l));

@@ -85,6 +85,15 @@ static bool is_printable(const char *s)
 	return true;
 }
 
+/* is_printable_n - the same for len octets */
+static bool is_printable_n(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+			return false;
+	return true;
+}
+
 /* expect_id - identifier i is of kind with exactly these octets; usable or
  * not; its display string is printable */
 static void expect_id(size_t i, enum esa_id_kind kind, const char *raw,
@@ -367,6 +376,55 @@ Test(names, cn_with_embedded_nul_unusable)
 	expect_id(0, ESA_ID_CN, evil, sizeof(evil) - 1, false);
 	cr_expect(strstr(ids.ids[0].display, "\\x00") != NULL,
 		  "display '%s'", ids.ids[0].display);
+}
+
+/* ASCII CNs of the three single-byte types are taken as they are, without
+ * ASN1_STRING_to_UTF8 (names.c); this holds them to what it returns, over
+ * every ASCII octet, NUL, DEL and backslash included, and checks that a
+ * display string shared with the octets only happens when nothing needed
+ * escaping */
+Test(names, ascii_cn_octets_equal_asn1_string_to_utf8)
+{
+	static const enum test_strtype types[] = {
+		TEST_STR_UTF8, TEST_STR_PRINTABLE, TEST_STR_IA5,
+	};
+	char text[160];
+	size_t n = 0;
+
+	for (int c = 0; c < 0x80; c++)
+		text[n++] = (char)c;
+	memcpy(text + n, ".example", 8);
+	n += 8;
+	for (size_t t = 0; t < N_ELEM(types); t++)
+		for (size_t len = 1; len <= n; len += (len < 8 ? 1 : 13)) {
+			const char *v = text + n - len;	/* suffixes */
+			struct test_name cn[] = { { v, len, types[t], false } };
+			struct test_leaf_spec spec = { .cn = cn, .ncn = 1 };
+			X509_NAME_ENTRY *e;
+			unsigned char *utf8 = NULL;
+			int ulen;
+
+			collect(&spec);
+			e = X509_NAME_get_entry(X509_get_subject_name(cert),
+				X509_NAME_get_index_by_NID(
+					X509_get_subject_name(cert),
+					NID_commonName, -1));
+			ulen = ASN1_STRING_to_UTF8(&utf8,
+						   X509_NAME_ENTRY_get_data(e));
+			cr_assert_geq(ulen, 0);
+			expect_counts(0, 1);
+			cr_expect(ids.ids[0].len == (size_t)ulen &&
+				  memcmp(ids.ids[0].raw, utf8, (size_t)ulen) == 0,
+				  "type %d, %zu octets: differs from "
+				  "ASN1_STRING_to_UTF8", (int)types[t], len);
+			cr_expect((ids.ids[0].display == ids.ids[0].raw) ==
+				  (memchr(v, '\\', len) == NULL &&
+				   is_printable_n(v, len)),
+				  "type %d, %zu octets: display shared wrongly",
+				  (int)types[t], len);
+			OPENSSL_free(utf8);
+			esa_idlist_free(&ids);
+		}
 }
 
 Test(names, non_ascii_san_octets_unusable_and_escaped)
