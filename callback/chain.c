@@ -15,10 +15,22 @@
  * gets the program's flags.  With these flags, and the TLS-server purpose,
  * the verdict is stock OpenSSL's as x509-limbo's harness runs it
  * (tests/conformance.py holds the cases where it deliberately is not).
+ *
+ * A chain that verified is remembered (cfg->memo) for as long as the
+ * verdict cannot change: until the first notAfter of the path built, at
+ * most ESA_MEMO_SECONDS, and never with CRLs configured (their next
+ * update is not tracked) or at a chosen time.  The shim's observe mode
+ * verifies every handshake's chain a second time, against ESA's store,
+ * and a client connects to the same few servers over and over: the second
+ * time the certificates are compared (X509_cmp: the signed part octet for
+ * octet, and the whole certificate's SHA-1), not verified.  A chain that
+ * failed is verified again every time.
  */
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/err.h>
 #include <openssl/x509.h>
@@ -48,6 +60,8 @@
  * OpenSSL 3.0 and of upstream OpenSSL since 3.2.  In a handshake OpenSSL
  * uses the SSL's own security level instead. */
 #define ESA_AUTH_LEVEL 2
+/* The longest a chain's verdict is remembered, in seconds. */
+#define ESA_MEMO_SECONDS 300
 
 /* load_crls - add every CRL of a PEM file to store and switch checking on */
 static int load_crls(X509_STORE *store, const char *path, char *err,
@@ -132,6 +146,104 @@ struct x509_store_st *esa_config_shared_store(esa_config *cfg, char *err,
 	return store;
 }
 
+/* memo_free - release one remembered chain */
+static void memo_free(struct esa_chain_memo *m)
+{
+	for (int i = 0; i < m->ncerts; i++)
+		X509_free(m->certs[i]);
+	free(m->certs);
+	memset(m, 0, sizeof(*m));
+}
+
+/* esa_chain_memo_flush - forget every chain (cfg->lock held) */
+void esa_chain_memo_flush(esa_config *cfg)
+{
+	for (int i = 0; i < ESA_CHAIN_MEMO; i++)
+		memo_free(&cfg->memo[i]);
+	cfg->memo_next = 0;
+}
+
+/* same_chain - m holds exactly leaf followed by untrusted (each equal by
+ * X509_cmp), or leaf alone when untrusted is NULL */
+static bool same_chain(const struct esa_chain_memo *m, X509 *leaf,
+		       STACK_OF(X509) *untrusted)
+{
+	int n = untrusted != NULL ? sk_X509_num(untrusted) : 0;
+
+	if (m->certs == NULL || m->ncerts != n + 1 ||
+	    X509_cmp(m->certs[0], leaf) != 0)
+		return false;
+	for (int i = 0; i < n; i++)
+		if (X509_cmp(m->certs[i + 1], sk_X509_value(untrusted, i)) != 0)
+			return false;
+	return true;
+}
+
+/* memo_find - did this chain verify, with the verdict still standing? */
+static bool memo_find(esa_config *cfg, X509 *leaf, STACK_OF(X509) *untrusted,
+		      long long now)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&cfg->lock);
+	for (int i = 0; i < ESA_CHAIN_MEMO && !found; i++) {
+		struct esa_chain_memo *m = &cfg->memo[i];
+
+		if (m->certs != NULL && (now < m->from || now >= m->until))
+			memo_free(m);	/* expired, or the clock went back */
+		else
+			found = same_chain(m, leaf, untrusted);
+	}
+	pthread_mutex_unlock(&cfg->lock);
+	return found;
+}
+
+/* memo_until - when the verdict on ctx's verified path lapses: its first
+ * notAfter, capped; now when that cannot be read */
+static long long memo_until(X509_STORE_CTX *ctx, long long now)
+{
+	STACK_OF(X509) *path = X509_STORE_CTX_get0_chain(ctx);
+	long long until = now + ESA_MEMO_SECONDS;
+
+	for (int i = 0; i < sk_X509_num(path); i++) {
+		int days, secs;
+
+		if (ASN1_TIME_diff(&days, &secs, NULL,
+				   X509_get0_notAfter(sk_X509_value(path, i))) != 1)
+			return now;
+		if (now + days * 86400LL + secs < until)
+			until = now + days * 86400LL + secs;
+	}
+	return until;
+}
+
+/* memo_add - remember a chain that verified (in the oldest slot) */
+static void memo_add(esa_config *cfg, X509_STORE_CTX *ctx, X509 *leaf,
+		     STACK_OF(X509) *untrusted, long long now)
+{
+	int n = untrusted != NULL ? sk_X509_num(untrusted) : 0;
+	long long until = memo_until(ctx, now);
+	struct esa_chain_memo m = { .from = now, .until = until };
+
+	if (until <= now || (m.certs = calloc((size_t)n + 1,
+					      sizeof(*m.certs))) == NULL)
+		return;
+	for (int i = 0; i <= n; i++) {
+		X509 *c = i == 0 ? leaf : sk_X509_value(untrusted, i - 1);
+
+		if (X509_up_ref(c) != 1) {
+			memo_free(&m);
+			return;
+		}
+		m.certs[m.ncerts++] = c;
+	}
+	pthread_mutex_lock(&cfg->lock);
+	memo_free(&cfg->memo[cfg->memo_next]);
+	cfg->memo[cfg->memo_next] = m;
+	cfg->memo_next = (cfg->memo_next + 1) % ESA_CHAIN_MEMO;
+	pthread_mutex_unlock(&cfg->lock);
+}
+
 /* esa_chain_check - verify leaf and intermediates for TLS server use */
 int esa_chain_check(esa_config *cfg, struct x509_st *leaf,
 		    struct stack_st_X509 *untrusted, long long at,
@@ -139,12 +251,23 @@ int esa_chain_check(esa_config *cfg, struct x509_st *leaf,
 {
 	X509_STORE *store;
 	X509_STORE_CTX *ctx = NULL;
+	long long now = (long long)time(NULL);
+	bool memo = at == 0 && cfg->crlfile[0] == '\0';
 	int ok = 0;
 
 	res->chain.checked = true;
 	res->chain.ok = false;
+	res->chain.memo = false;
 	res->chain.depth = 0;
 	ERR_set_mark();
+	if (memo && memo_find(cfg, leaf, untrusted, now)) {
+		res->chain.ok = res->chain.memo = true;
+		res->chain.error = X509_V_OK;
+		esa_strlcpy(res->chain.text, "verified to a trusted CA",
+			    sizeof(res->chain.text));
+		ERR_pop_to_mark();
+		return 0;
+	}
 	store = esa_config_shared_store(cfg, res->chain.text,
 					sizeof(res->chain.text));
 	if (store == NULL) {
@@ -172,6 +295,8 @@ int esa_chain_check(esa_config *cfg, struct x509_st *leaf,
 		       : X509_verify_cert_error_string(res->chain.error),
 		    sizeof(res->chain.text));
 	res->chain.ok = ok;
+	if (ok && memo)
+		memo_add(cfg, ctx, leaf, untrusted, now);
 out:
 	ERR_pop_to_mark();
 	X509_STORE_CTX_free(ctx);

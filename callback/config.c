@@ -716,6 +716,7 @@ void esa_config_free(esa_config *cfg)
 	if (cfg->resolver != NULL)
 		esa_resolver_free(cfg->resolver);
 	X509_STORE_free(cfg->store);
+	esa_chain_memo_flush(cfg);
 	free(cfg->dests);
 	free_routes(cfg->routes, cfg->nroutes);
 	pthread_mutex_destroy(&cfg->lock);
@@ -819,6 +820,7 @@ int esa_config_set_trust(esa_config *cfg, const char *cafile,
 	pthread_mutex_lock(&cfg->lock);	/* a store from the old settings */
 	X509_STORE_free(cfg->store);
 	cfg->store = NULL;
+	esa_chain_memo_flush(cfg);	/* and what it verified */
 	esa_strlcpy(cfg->cafile, ca, sizeof(cfg->cafile));
 	esa_strlcpy(cfg->capath, cp, sizeof(cfg->capath));
 	esa_strlcpy(cfg->crlfile, crl, sizeof(cfg->crlfile));
