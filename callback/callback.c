@@ -467,6 +467,10 @@ static void note_candidate(struct esa_result *res,
 
 	if (res->ncandidates >= ESA_MAX_CANDIDATES)
 		return;
+	if (res->candidates == NULL &&	/* only with several candidates */
+	    (res->candidates = calloc(ESA_MAX_CANDIDATES,
+				      sizeof(*res->candidates))) == NULL)
+		return;
 	v = &res->candidates[res->ncandidates++];
 	esa_strlcpy(v->domain, of->recipient[0] ? of->recipient : cand->domain,
 		    sizeof(v->domain));

@@ -361,7 +361,7 @@ struct esa_result {
 	/* several possible recipient domains (recipient_source "mx-lookup"):
 	 * each one's verdicts; a mode passes, and the connection is accepted,
 	 * only if it does for every one of them */
-	struct esa_candidate_verdict candidates[ESA_MAX_CANDIDATES];
+	struct esa_candidate_verdict *candidates;	/* ESA_MAX_CANDIDATES, or NULL */
 	size_t ncandidates;
 };
 

@@ -54,6 +54,7 @@ void esa_result_free(struct esa_result *res)
 	for (m = 0; m < 2; m++)
 		free(res->verdict[m].tries);
 	free(res->dns);
+	free(res->candidates);
 	free(res);
 }
 
