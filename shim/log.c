@@ -11,25 +11,25 @@
  * program, and errno is kept.
  *
  * The log file.  Its descriptor is opened at the first line (O_APPEND,
- * O_CLOEXEC, O_NOCTTY) and kept; each line is one write(2) on it, so
- * lines from threads and forked children (who inherit the descriptor and
- * keep using it) never interleave.  The descriptor lives in the program's
- * table, where the program may close it behind the shim's back (a daemon
- * closing every descriptor, close_range(), closefrom()) and reuse the
- * number for a socket or a file of its own; a line must never land there.
- * So before every write the number is checked with fstat(2): the file it
- * refers to must still be the one opened (st_dev, st_ino); if not, the
- * number is the program's now, is forgotten (never closed) and the path is
- * opened again.  The close() hook (net.c) forgets it at once.  The one case
- * fstat cannot tell apart is the program itself opening the same log file
- * onto the freed number: the line then goes into that file through the
- * program's descriptor.
+ * O_CLOEXEC, O_NOCTTY; never 0, 1 or 2) and kept; each line is one
+ * write(2) on it, so lines from threads and forked children (who inherit
+ * the descriptor and keep using it) never interleave.  The descriptor
+ * lives in the program's table, where the program may close it behind the
+ * shim's back (a daemon closing every descriptor, close_range(),
+ * closefrom()) and reuse the number for a socket or a file of its own; a
+ * line must never land there.  So before every write the number is
+ * checked with fstat(2): the file it refers to must still be the one
+ * opened (st_dev, st_ino); if not, the number is the program's now, is
+ * forgotten (never closed) and the path is opened again.  The close() hook
+ * (net.c) forgets it at once.  The one case fstat cannot tell apart is the
+ * program itself opening the same log file onto the freed number: the line
+ * then goes into that file through the program's descriptor.
  *
  * Rotation: at most once a second (a coarse monotonic clock, no system
  * call) the path is looked up with stat(2); when it leads to another file
  * or to none (logrotate renamed or removed it), the shim's descriptor is
- * closed and the path opened again, creating the file if needed, so the
- * lines of the next second go to the new file.  When the path cannot be
+ * closed and the path opened again, creating the file if needed: new
+ * lines go to the new file within about a second.  When the path cannot be
  * opened (a chroot, privileges dropped, no descriptor left) the line goes
  * to syslog, as before, and the next line tries again.  A program that
  * dropped privileges after its first line keeps writing through the
@@ -147,13 +147,19 @@ static void drop_fd(bool ours)
 		close(fd);	/* the hook sees log_fd_seen -1 */
 }
 
-/* open_log - open the path; false when it cannot be (syslog instead) */
+/* open_log - open the path; false when it cannot be (syslog instead).
+ * Never on 0, 1 or 2: a program started with them closed would find its
+ * own output going into the log, and its /dev/null on other numbers. */
 static bool open_log(const char *path)
 {
 	struct stat st;
 	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
-		      O_NOCTTY, 0644);
+		      O_NOCTTY, 0644), low = fd;
 
+	if (fd >= 0 && fd <= STDERR_FILENO) {
+		fd = fcntl(low, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+		close(low);
+	}
 	if (fd < 0)
 		return false;
 	if (fstat(fd, &st) != 0) {
@@ -207,8 +213,10 @@ static bool to_file(const char *path, const char *buf, size_t len)
 }
 
 /* shim_log_closing - the program closes fd: when it is the log file's,
- * forget it (the program's close() closes it).  The shim's own closes
- * (shim_busy) pass: some run with the lock held. */
+ * forget it (the program's close() closes it), after a line being
+ * written in another thread.  Closes while the shim runs on this thread
+ * (shim_busy: every holder of the lock) pass: the shim's own, some made
+ * with the lock held, and a signal handler's that interrupted it. */
 void shim_log_closing(int fd)
 {
 	if (fd < 0 || shim_busy || atomic_load(&log_fd_seen) != fd)

@@ -600,6 +600,16 @@ for how in close close-range; do
 	check "program closes all descriptors ($how) and reuses the numbers: lines stay in the log, none in its file"
 done
 
+# A program started with descriptors 0-2 closed: the log must not keep one
+# of those numbers, or the program's own output (stdout) goes into it.
+: >"$T/log"
+env "${BASE[@]}" ESA_TLS=5 HOME="$T/home" LD_PRELOAD="$SHIM" timeout 30 \
+	"$CLIENT" "$REF" "$PREF" <&- >&- 2>&-
+rc=$?
+want_rc 0
+want_log "len(L) == 1 and len(h) == 1 and h[0]['decision'] == 'accept'"
+check "stdin, stdout and stderr closed: the log file does not take their numbers"
+
 # ---- 6b. Postfix's TLS client (posttls-finger shares smtp(8)'s tls_client.c) --
 
 if [ -x /usr/sbin/posttls-finger ]; then
