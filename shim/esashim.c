@@ -232,16 +232,22 @@ static void settle(SSL *ssl, struct esa_conn *c, struct shim_ssl *st)
 		arm(ssl, c, st);
 }
 
-/* note_socket - fd is the connection's socket: peer and port */
-static bool note_socket(struct esa_conn *c, struct shim_ssl *st, int fd)
+/* note_socket - fd is the connection's socket: peer and port.  It must
+ * be a stream socket (not UDP).  The SSL's own descriptor of a TLS (not
+ * DTLS) connection carries a byte stream, so with an INET peer it is TCP
+ * and needs no SO_TYPE query; a socket only seen written to (a BIO of the
+ * program's own) is asked. */
+static bool note_socket(SSL *ssl, struct esa_conn *c, struct shim_ssl *st,
+			int fd)
 {
 	unsigned char addr[16];
 	int family, port, type = 0;
 	socklen_t tlen = sizeof(type);
+	bool stream = fd == SSL_get_fd(ssl) && !SSL_is_dtls(ssl);
 
 	if (!shim_peer_of(fd, &family, addr, &port) ||
-	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0 ||
-	    type != SOCK_STREAM)
+	    (!stream && (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0 ||
+			 type != SOCK_STREAM)))
 		return false;
 	st->fd = fd;
 	st->port = port;
@@ -264,7 +270,7 @@ void shim_learn_socket(SSL *ssl, int fd)
 		return;
 	shim_busy++;
 	c = esa_conn_get(ssl, false);
-	if (note_socket(c, st, SSL_get_fd(ssl) >= 0 ? SSL_get_fd(ssl) : fd))
+	if (note_socket(ssl, c, st, SSL_get_fd(ssl) >= 0 ? SSL_get_fd(ssl) : fd))
 		settle(ssl, c, st);
 	shim_busy--;
 	errno = saved;
@@ -306,7 +312,7 @@ static bool skip_conn(SSL *ssl)
 	if (!st->settled) {	/* ESA_PORTS and the port was not known yet */
 		c = esa_conn_get(ssl, false);
 		if (st->fd < 0)
-			note_socket(c, st, SSL_get_fd(ssl));
+			note_socket(ssl, c, st, SSL_get_fd(ssl));
 		settle(ssl, c, st);
 	}
 	return !st->settled || st->skipped;
@@ -368,7 +374,7 @@ static void attach(SSL *ssl, bool is_client)
 	if (c == NULL && (c = setup(ssl, sc)) == NULL)
 		goto out;
 	if (!st->settled && st->fd < 0)
-		note_socket(c, st, SSL_get_fd(ssl));
+		note_socket(ssl, c, st, SSL_get_fd(ssl));
 	settle(ssl, c, st);
 	if (!sc->observe && !st->skipped && SSL_in_before(ssl) &&
 	    SSL_get_session(ssl) != NULL)

@@ -5,21 +5,52 @@
  *
  * Never stdout: it may carry the program's own protocol.  Nor stderr when
  * descriptor 2 has become a network socket (a daemon that closed it and
- * reused the number), for the same reason.  A file line is written with
- * one write(2) on an O_APPEND descriptor opened for that line, so lines
- * from forked children and threads do not interleave, and a program that
- * dropped privileges keeps logging if the file allows it (else the line
- * goes to syslog).  The shim never calls openlog(): the program's own
- * syslog identity and options stay as they are.  Failures to log are
- * silent: logging must never disturb the program.
+ * reused the number), for the same reason.  The shim never calls
+ * openlog(): the program's own syslog identity and options stay as they
+ * are.  Failures to log are silent: logging must never disturb the
+ * program, and errno is kept.
+ *
+ * The log file.  Its descriptor is opened at the first line (O_APPEND,
+ * O_CLOEXEC, O_NOCTTY; never 0, 1 or 2) and kept; each line is one
+ * write(2) on it, so lines from threads and forked children (who inherit
+ * the descriptor and keep using it) never interleave.  The descriptor
+ * lives in the program's table, where the program may close it behind the
+ * shim's back (a daemon closing every descriptor, close_range(),
+ * closefrom()) and reuse the number for a socket or a file of its own; a
+ * line must never land there.  So before every write the number is
+ * checked with fstat(2): the file it refers to must still be the one
+ * opened (st_dev, st_ino); if not, the number is the program's now, is
+ * forgotten (never closed) and the path is opened again.  The close() hook
+ * (net.c) forgets it at once.  The one case fstat cannot tell apart is the
+ * program itself opening the same log file onto the freed number: the line
+ * then goes into that file through the program's descriptor.
+ *
+ * Rotation: at most once a second (a coarse monotonic clock, no system
+ * call) the path is looked up with stat(2); when it leads to another file
+ * or to none (logrotate renamed or removed it), the shim's descriptor is
+ * closed and the path opened again, creating the file if needed: new
+ * lines go to the new file within about a second.  When the path cannot be
+ * opened (a chroot, privileges dropped, no descriptor left) the line goes
+ * to syslog, as before, and the next line tries again.  A program that
+ * dropped privileges after its first line keeps writing through the
+ * descriptor opened before, until the file is rotated.
+ *
+ * Per line, in the common case: fstat and write; stat once a second.  The
+ * process id and the program's name are kept, and taken again in a forked
+ * child (pthread_atfork), so every line carries its own process's id.  One
+ * mutex guards the descriptor; it is taken around fork() so that no child
+ * inherits it held.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <syslog.h>
 #include <time.h>
@@ -47,6 +78,155 @@ static int write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
+#define CHECK_PATH_MS 1000	/* how often the path is compared (rotation) */
+
+/* The log file's state, under lock (taken around fork). */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static int log_fd = -1;		/* the shim's descriptor, -1 none */
+static dev_t log_dev;		/* the file it was opened on */
+static ino_t log_ino;
+static long long checked_ms;	/* when the path was last compared */
+static char prog[64];		/* program_name(), read for prog_pid */
+static pid_t prog_pid;
+/* log_fd for the close() hook, read without the lock */
+static atomic_int log_fd_seen = -1;
+
+/* The process id, taken again in a forked child. */
+static pid_t my_pid;
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+
+/* fork_prepare, fork_parent, fork_child - no child inherits the lock
+ * held; a child logs its own pid */
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&lock);
+}
+static void fork_parent(void)
+{
+	pthread_mutex_unlock(&lock);
+}
+static void fork_child(void)
+{
+	my_pid = getpid();
+	pthread_mutex_unlock(&lock);
+}
+
+/* init - the pid, and the fork handlers, once */
+static void init(void)
+{
+	my_pid = getpid();
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+/* pid_now - this process's id without a system call */
+static pid_t pid_now(void)
+{
+	pthread_once(&init_once, init);
+	return my_pid;
+}
+
+/* now_ms - a coarse monotonic clock (vDSO: no system call) */
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) != 0)
+		return 0;
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* drop_fd - the shim no longer uses log_fd; closed only when it is
+ * known to be the shim's own (ours) */
+static void drop_fd(bool ours)
+{
+	int fd = log_fd;
+
+	log_fd = -1;
+	atomic_store(&log_fd_seen, -1);
+	if (ours)
+		close(fd);	/* the hook sees log_fd_seen -1 */
+}
+
+/* open_log - open the path; false when it cannot be (syslog instead).
+ * Never on 0, 1 or 2: a program started with them closed would find its
+ * own output going into the log, and its /dev/null on other numbers. */
+static bool open_log(const char *path)
+{
+	struct stat st;
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+		      O_NOCTTY, 0644), low = fd;
+
+	if (fd >= 0 && fd <= STDERR_FILENO) {
+		fd = fcntl(low, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+		close(low);
+	}
+	if (fd < 0)
+		return false;
+	if (fstat(fd, &st) != 0) {
+		close(fd);
+		return false;
+	}
+	log_fd = fd;
+	log_dev = st.st_dev;
+	log_ino = st.st_ino;
+	checked_ms = now_ms();
+	atomic_store(&log_fd_seen, fd);
+	return true;
+}
+
+/* log_file_fd - the descriptor to write the next line to, -1 for none:
+ * log_fd while it still refers to the file opened (the program may have
+ * closed it and reused the number) and, checked once a second, the path
+ * still leads to that file (rotation); else the path opened again.
+ * Called with lock held. */
+static int log_file_fd(const char *path)
+{
+	struct stat st;
+	long long now;
+
+	if (log_fd >= 0 && (fstat(log_fd, &st) != 0 || st.st_dev != log_dev ||
+			    st.st_ino != log_ino))
+		drop_fd(false);	/* the number is the program's now */
+	if (log_fd >= 0 && (now = now_ms()) - checked_ms >= CHECK_PATH_MS) {
+		checked_ms = now;
+		if (stat(path, &st) != 0 || st.st_dev != log_dev ||
+		    st.st_ino != log_ino)
+			drop_fd(true);	/* renamed or removed */
+	}
+	if (log_fd < 0)
+		open_log(path);
+	return log_fd;
+}
+
+/* to_file - one line to the log file; false when it was not written */
+static bool to_file(const char *path, const char *buf, size_t len)
+{
+	bool done = false;
+	int fd;
+
+	pthread_once(&init_once, init);
+	pthread_mutex_lock(&lock);
+	if ((fd = log_file_fd(path)) >= 0)
+		done = write_all(fd, buf, len) == 0;
+	pthread_mutex_unlock(&lock);
+	return done;
+}
+
+/* shim_log_closing - the program closes fd: when it is the log file's,
+ * forget it (the program's close() closes it), after a line being
+ * written in another thread.  Closes while the shim runs on this thread
+ * (shim_busy: every holder of the lock) pass: the shim's own, some made
+ * with the lock held, and a signal handler's that interrupted it. */
+void shim_log_closing(int fd)
+{
+	if (fd < 0 || shim_busy || atomic_load(&log_fd_seen) != fd)
+		return;
+	pthread_mutex_lock(&lock);
+	if (log_fd == fd)
+		drop_fd(false);
+	pthread_mutex_unlock(&lock);
+}
+
 /* stderr_usable - fd 2 is open and not a network socket */
 static bool stderr_usable(void)
 {
@@ -70,7 +250,7 @@ static void to_stderr(const char *buf, size_t len)
 /* shim_log_line - one line to the configured channel */
 void shim_log_line(const struct shim_conf *sc, const char *line)
 {
-	int saved = errno, fd = -1;
+	int saved = errno;
 	size_t len = strlen(line);
 	char *buf = malloc(len + 2);
 
@@ -82,14 +262,9 @@ void shim_log_line(const struct shim_conf *sc, const char *line)
 	buf[len + 1] = '\0';
 	if (sc->log == SHIM_LOG_STDERR)
 		to_stderr(buf, len + 1);
-	else if (sc->log == SHIM_LOG_FILE &&
-		 (fd = open(sc->log_path, O_WRONLY | O_APPEND | O_CREAT |
-			    O_CLOEXEC | O_NOCTTY, 0644)) >= 0)
-		write_all(fd, buf, len + 1);
-	else
+	else if (sc->log != SHIM_LOG_FILE ||
+		 !to_file(sc->log_path, buf, len + 1))
 		syslog(LOG_MAIL | LOG_INFO, "%s", line);
-	if (fd >= 0)
-		close(fd);
 	free(buf);
 out:
 	shim_busy--;
@@ -144,16 +319,25 @@ static void read_program_name(char *out, size_t outsz)
 		esa_strlcpy(out, program_invocation_short_name, outsz);
 }
 
-/* program_name - read_program_name once per thread and process (a forked
- * child reads it again): three system calls less on every log line */
+/* program_name - read_program_name once per process (a forked child
+ * reads it again): three system calls less on every log line.  Read
+ * without the lock: its close() must not meet the hook holding it. */
 static void program_name(char *out, size_t outsz)
 {
-	static __thread char name[64];
-	static __thread pid_t pid;
+	pid_t pid = pid_now();
+	char name[sizeof(prog)];
+	bool known;
 
-	if (pid != getpid() || name[0] == '\0') {
+	pthread_mutex_lock(&lock);
+	if ((known = prog_pid == pid && prog[0] != '\0'))
+		esa_strlcpy(name, prog, sizeof(name));
+	pthread_mutex_unlock(&lock);
+	if (!known) {
 		read_program_name(name, sizeof(name));
-		pid = getpid();
+		pthread_mutex_lock(&lock);
+		esa_strlcpy(prog, name, sizeof(prog));
+		prog_pid = pid;
+		pthread_mutex_unlock(&lock);
 	}
 	esa_strlcpy(out, name, outsz);
 }
@@ -167,7 +351,7 @@ static void header(struct esa_json *j, const char *event)
 	program_name(comm, sizeof(comm));
 	esa_json_kstr(j, "ts", ts);
 	esa_json_kstr(j, "event", event);
-	esa_json_kint(j, "pid", getpid());
+	esa_json_kint(j, "pid", pid_now());
 	esa_json_kstr(j, "program", comm);
 }
 

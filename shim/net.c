@@ -281,7 +281,7 @@ SHIM_EXPORT int shim_connect(int fd, const struct sockaddr *sa, socklen_t len)
 }
 SHIM_SYMVER(shim_connect, "connect", SHIM_LIBC_VER);
 
-/* close - forget fd */
+/* close - forget fd, here and in the log (log.c) */
 SHIM_EXPORT int shim_close(int fd)
 {
 	int (*real)(int) = SHIM_REAL(close, NULL);
@@ -289,6 +289,7 @@ SHIM_EXPORT int shim_close(int fd)
 	if (real == NULL)
 		NOT_FOUND(-1);
 	forget(fd);
+	shim_log_closing(fd);
 	return real(fd);
 }
 SHIM_SYMVER(shim_close, "close", SHIM_LIBC_VER);

@@ -133,6 +133,8 @@ void shim_log_decision(SSL *ssl, struct esa_conn *c, int port);
 void shim_log_plaintext(int fd, const char *peer, int port,
 			const char *recipient, enum esa_tls tls, bool reject,
 			const char *why);
+/* The program closes fd: if it is the log file's, the shim forgets it. */
+void shim_log_closing(int fd);
 /* A configuration error: to stderr (unless it is a network socket) and,
  * when the channel is another one, there too. */
 void shim_log_error(const struct shim_conf *sc, const char *msg);

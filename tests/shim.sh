@@ -19,8 +19,9 @@
 # Clients: openssl s_client, curl, swaks (Net::SSLeay), Python smtplib,
 # s-nail, and build/progs/esa_client (tests/progs/esa_client.c: Postfix's
 # way of deciding from SSL_get_verify_result, threads, fork, non-blocking,
-# its own BIO).  Each check asserts the program's outcome, the mailbox,
-# and the fields of the JSON log lines (parsed with /usr/bin/python3).
+# its own BIO, descriptors closed behind the shim's back).  Each check
+# asserts the program's outcome, the mailbox, and the fields of the JSON
+# log lines (parsed with /usr/bin/python3).
 #
 # Prints one line per check and "shim: N passed, M failed[, K skipped]";
 # exits non-zero on any failure, 77 when the servers cannot run here.
@@ -166,11 +167,11 @@ want_err() { grep -qF -- "$1" "$T/err" || note "stderr lacks '$1'"; }
 want_no_stdout() { [ ! -s "$T/out" ] || note "stdout not empty: $(head -c 80 "$T/out")"; }
 want_same_stdout() { cmp -s "$T/out0" "$T/out" || note "stdout differs from the run without the shim"; }
 
-# want_log EXPR - a Python expression over the log: L every line, h the
-# handshake lines, p the plain-text lines, E the environment; every line
-# must be one JSON object
+# want_log EXPR [FILE] - a Python expression over the log (FILE, default
+# $T/log): L every line, h the handshake lines, p the plain-text lines, E
+# the environment; every line must be one JSON object
 want_log() {
-	"$PY" - "$T/log" "$1" <<'PY' 2>>"$T/pyerr" || note "log: $1"
+	"$PY" - "${2:-$T/log}" "$1" <<'PY' 2>>"$T/pyerr" || note "log${2:+ ${2##*/}}: $1"
 import json, os, sys
 L = [json.loads(line) for line in open(sys.argv[1], encoding="utf-8")]
 h = [x for x in L if x.get("event") == "handshake"]
@@ -538,6 +539,76 @@ want_rc 1
 [ "$(grep -c 'handshake failed' "$T/out")" -eq 4 ] || note "not 4 refused connections"
 want_log "len(h) == 4 and len({x['pid'] for x in h}) == 4 and all(x['decision'] == 'reject' for x in h)"
 check "fork: parent and 3 children each refused and logged under their own pid"
+
+# ---- 6a. the log file, kept open: rotation, descriptors taken back ----------
+
+# lines FILE N - wait (up to 10 s) until FILE has N lines; false if not
+lines() {
+	local i
+	for i in $(seq 200); do
+		[ "$(grep -c . "$1" 2>/dev/null)" -ge "$2" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# Rotation: after each connection the log is renamed away (logrotate), then
+# removed; more than a second later the next line must go to a new file at
+# the path, not to the old one.  The client waits for a line on stdin
+# before each connection but the first (written in a subshell: a client
+# gone early must not take this script down with SIGPIPE).
+rm -f "$T/log" "$T/log.1" "$T/log.2" "$T/go"
+mkfifo "$T/go"
+env "${BASE[@]}" ESA_TLS=5 HOME="$T/home" LD_PRELOAD="$SHIM" timeout 30 \
+	"$CLIENT" --serial 3 --between wait "$REF" "$PREF" <"$T/go" >"$T/out" 2>"$T/err" &
+bg=$!
+exec 8>"$T/go"
+lines "$T/log" 1 || note "no first line"
+mv "$T/log" "$T/log.1"
+sleep 1.2
+(echo go >&8) 2>/dev/null
+lines "$T/log" 1 || note "no line in a new file after the rename"
+cp "$T/log" "$T/log.2"
+rm "$T/log"
+sleep 1.2
+(echo go >&8) 2>/dev/null
+exec 8>&-
+wait "$bg"
+rc=$?
+want_rc 0
+[ "$(grep -c 'handshake ok' "$T/out")" -eq 3 ] || note "not 3 good connections: $(tr '\n' ' ' <"$T/out")"
+want_log "len(h) == 1" "$T/log.1"
+want_log "len(h) == 1" "$T/log.2"
+want_log "len(h) == 1"
+cat "$T/log.1" "$T/log.2" "$T/log" >"$T/log.all" 2>/dev/null
+want_log "len(h) == 3 and len({x['pid'] for x in h}) == 1 and all(x['decision'] == 'accept' for x in h)" "$T/log.all"
+check "log rotation: renamed, then removed: each later line in the new file at the path"
+
+# A daemon closes every descriptor above 2 and opens files of its own on
+# the freed numbers, the log's among them: with close() (the hook sees it)
+# and with close_range() (only the fstat check can tell); the lines must
+# keep going to the log and never into the program's file.
+for how in close close-range; do
+	rm -f "$T/own"
+	shimrun ESA_TLS=5 -- "$CLIENT" --serial 3 --between "$how:$T/own" "$REF" "$PREF"
+	want_rc 0
+	[ "$(grep -c 'handshake ok' "$T/out")" -eq 3 ] || note "not 3 good connections: $(tr '\n' ' ' <"$T/out")"
+	want_out "own file: clean"
+	[ -s "$T/own" ] || note "the program's file is empty: no number was taken back"
+	grep -q '{' "$T/own" 2>/dev/null && note "a log line in the program's own file"
+	want_log "len(h) == 3 and len({x['pid'] for x in h}) == 1 and all(x['decision'] == 'accept' for x in h)"
+	check "program closes all descriptors ($how) and reuses the numbers: lines stay in the log, none in its file"
+done
+
+# A program started with descriptors 0-2 closed: the log must not keep one
+# of those numbers, or the program's own output (stdout) goes into it.
+: >"$T/log"
+env "${BASE[@]}" ESA_TLS=5 HOME="$T/home" LD_PRELOAD="$SHIM" timeout 30 \
+	"$CLIENT" "$REF" "$PREF" <&- >&- 2>&-
+rc=$?
+want_rc 0
+want_log "len(L) == 1 and len(h) == 1 and h[0]['decision'] == 'accept'"
+check "stdin, stdout and stderr closed: the log file does not take their numbers"
 
 # ---- 6b. Postfix's TLS client (posttls-finger shares smtp(8)'s tls_client.c) --
 

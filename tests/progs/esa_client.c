@@ -19,6 +19,19 @@
  *   --plain         no STARTTLS: deliver in plain text
  *   --threads N     N connections at once, one thread each, one SSL_CTX
  *   --fork N        one connection, then N children with one each
+ *   --serial N      N connections one after another, in this process
+ *   --between WHAT  with --serial, before each connection but the first:
+ *                   wait         read a line from stdin (a test rotates
+ *                                the shim's log file meanwhile)
+ *                   close:F      close every descriptor above 2 with
+ *                                close(), as a daemon does, then open
+ *                                file F on every number that was open
+ *                   close-range:F  the same with close_range(2), which the
+ *                                shim does not see
+ *                   With a file F: each of those descriptors gets one line
+ *                   "esa_client fd N" after the next connection; at the end
+ *                   F must hold only such lines: "own file: clean", else
+ *                   "own file: foreign data" and the exit status is 1.
  * Prints one line per connection on stdout, in order:
  *   "conn I: handshake ok|failed verify=N cb=C mail=ok|failed|-"
  * (with --cb, handshake ok but verify != 0 counts as refused, as Postfix
@@ -50,7 +63,8 @@
 static struct {
 	bool verify, cb, late, nonblock, nofd, mail, plain;
 	const char *cafile, *host, *sni, *addr;
-	int port, threads, forks;
+	const char *between;
+	int port, threads, forks, serial;
 } opt = { .threads = 1 };
 
 static SSL_CTX *ctx;
@@ -322,7 +336,8 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: esa_client [--verify] [--cafile F] [--host N] "
 		"[--sni N] [--cb] [--late-verify] [--nonblock] [--no-fd] "
-		"[--mail|--plain] [--threads N|--fork N] ADDR PORT\n");
+		"[--mail|--plain] [--threads N|--fork N|--serial N "
+		"[--between wait|close:FILE|close-range:FILE]] ADDR PORT\n");
 	exit(2);
 }
 
@@ -347,10 +362,16 @@ static void parse(int argc, char **argv)
 		else if (v && !strcmp(a, "--sni")) opt.sni = argv[++i];
 		else if (v && !strcmp(a, "--threads")) opt.threads = atoi(argv[++i]);
 		else if (v && !strcmp(a, "--fork")) opt.forks = atoi(argv[++i]);
+		else if (v && !strcmp(a, "--serial")) opt.serial = atoi(argv[++i]);
+		else if (v && !strcmp(a, "--between")) opt.between = argv[++i];
 		else usage();
 	}
 	if (argc - i != 2 || opt.threads < 1 || opt.threads > MAX_CONNS ||
-	    opt.forks < 0 || opt.forks >= MAX_CONNS)
+	    opt.forks < 0 || opt.forks >= MAX_CONNS || opt.serial < 0 ||
+	    opt.serial > MAX_CONNS || (opt.between && !opt.serial) ||
+	    (opt.between && strcmp(opt.between, "wait") != 0 &&
+	     strncmp(opt.between, "close:", 6) != 0 &&
+	     strncmp(opt.between, "close-range:", 12) != 0))
 		usage();
 	opt.addr = argv[i];
 	opt.port = atoi(argv[i + 1]);
@@ -380,6 +401,102 @@ static int run_forks(void)
 	return failed ? 1 : 0;
 }
 
+/* Descriptors above 2 that --between close:F opened on F. */
+static int own_fds[1024];
+static int nown;
+
+/* reclaim - close every descriptor above 2 (close() or close_range()),
+ * then open path on every number up to the highest that was open, so that
+ * a number anyone else kept is the program's now; false if it cannot */
+static bool reclaim(const char *path, bool range)
+{
+	int top = 2, fd;
+
+	for (fd = 3; fd < 1024; fd++)
+		if (fcntl(fd, F_GETFD) >= 0)
+			top = fd;
+	if (range && close_range(3, ~0U, 0) != 0) {
+		perror("esa_client: close_range");
+		return false;
+	}
+	for (fd = 3; !range && fd <= top; fd++)
+		close(fd);
+	nown = 0;
+	while (nown < top - 2 &&
+	       (fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0644)) >= 0) {
+		own_fds[nown++] = fd;
+		if (fd >= top)
+			break;
+	}
+	return nown > 0;
+}
+
+/* mark_own - one line of the program's own into each reclaimed number */
+static void mark_own(void)
+{
+	char line[64];
+
+	for (int i = 0; i < nown; i++) {
+		int n = snprintf(line, sizeof(line), "esa_client fd %d\n", own_fds[i]);
+
+		if (write(own_fds[i], line, (size_t)n) != n)
+			fprintf(stderr, "esa_client: cannot write fd %d\n", own_fds[i]);
+	}
+}
+
+/* own_file_clean - path holds only mark_own()'s lines */
+static bool own_file_clean(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char line[4096];
+	int n;
+	bool clean = f != NULL;
+
+	while (clean && fgets(line, sizeof(line), f) != NULL)
+		clean = sscanf(line, "esa_client fd %d\n", &n) == 1 &&
+			strchr(line, '{') == NULL;
+	if (f != NULL)
+		fclose(f);
+	return clean;
+}
+
+/* run_serial - opt.serial connections one after another, opt.between
+ * done before each but the first */
+static int run_serial(void)
+{
+	const char *file = NULL;
+	bool range = false;
+	char line[16];
+	int failed = 0;
+
+	if (opt.between && strncmp(opt.between, "close:", 6) == 0)
+		file = opt.between + 6;
+	else if (opt.between && strncmp(opt.between, "close-range:", 12) == 0)
+		file = opt.between + 12, range = true;
+	for (long i = 0; i < opt.serial; i++) {
+		if (i > 0 && file != NULL && !reclaim(file, range))
+			return 2;
+		if (i > 0 && file == NULL && opt.between != NULL &&
+		    fgets(line, sizeof(line), stdin) == NULL)
+			return 2;
+		failed += !one(i);
+		printf("%s\n", results[i]);
+		fflush(stdout);
+		mark_own();
+	}
+	if (file != NULL) {
+		for (int i = 0; i < nown; i++)
+			close(own_fds[i]);
+		if (own_file_clean(file)) {
+			printf("own file: clean\n");
+		} else {
+			printf("own file: foreign data\n");
+			failed++;
+		}
+	}
+	return failed ? 1 : 0;
+}
+
 /* main - one SSL_CTX, then the connections the options ask for */
 int main(int argc, char **argv)
 {
@@ -398,6 +515,8 @@ int main(int argc, char **argv)
 		return 2;
 	if (opt.forks > 0)
 		return run_forks();
+	if (opt.serial > 0)
+		return run_serial();
 	for (long i = 0; i < opt.threads; i++)
 		if (pthread_create(&th[i], NULL, worker, (void *)i) != 0)
 			return 2;
