@@ -18,8 +18,8 @@
  *         all 50 x 1000 pairs; X509_check_host for big.test
  *
  * Default: CPU time, the median over 31 batches of ns per call, labelled
- * with $BENCH_BUILD ("current" when unset; run.sh says "proposed" for the
- * build with bench/proposed/ applied).
+ * with $BENCH_BUILD ("current" when unset; run.sh says "base" for this
+ * program built against the tree at $BENCH_BASE, bench/build-base.sh).
  * --callgrind: instead, for every operation, 2 calls to warm up, then
  * CALLGRIND_ZERO_STATS, N calls, CALLGRIND_DUMP_STATS_AT("op/NAME/N"):
  * instruction counts (run under valgrind --tool=callgrind).

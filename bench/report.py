@@ -6,7 +6,9 @@ Usage: bench/report.py RESULTS > summary.md
 Reads the "RESULT key=value ..." lines the benchmark programs and
 bench/run.sh wrote, and prints Markdown: the machine, then one table per
 section of issue 5 with its goal and whether it is met, for the current
-tree and (when bench/proposed/ was built) with the proposed fixes.
+tree and, when `make bench BENCH_BASE=REV` built one, for the tree at REV
+("base": the shim variants NAME@base in sections 2 and 5, a base column
+in section 3).  Results without base lines give the tables without it.
 Ratios are throughput ratios against stock OpenSSL (1.0 = as fast; above
 the goal is good); instruction ratios are stock's count over the
 variant's, so they read the same way.
@@ -52,18 +54,48 @@ def f2(x, nd=3):
     return "-" if x is None else f"{x:.{nd}f}"
 
 
-def machine(rows):
+def n0(x):
+    """a count or a time, thousands separated, or '-'"""
+    return "-" if x is None else f"{x:,.0f}"
+
+
+RAW_KEYS = ("commit", "base", "base_rev")    # shown as written
+
+
+def machine_facts(rows):
     m = {}
     for r in sel(rows, section="machine-text") + sel(rows, section="machine"):
         for k, v in r.items():
             if k != "section":
-                m[k] = v.replace("_", " ")
+                m[k] = v if k in RAW_KEYS else v.replace("_", " ")
+    return m
+
+
+def has_base(rows):
+    return bool(machine_facts(rows).get("base"))
+
+
+def machine(rows):
+    m = machine_facts(rows)
     print("# esaverify benchmarks: `make bench`\n")
+    if m.get("base"):
+        print(f"- **compared**: current tree {m.get('commit', '?')} against "
+              f"base {m['base']} (`BENCH_BASE={m.get('base_rev', '?')}`); "
+              "the base in sections 2 and 5 (shim variants `NAME@base`) "
+              "and 3 (column `base`); sections 1 and 4: current tree only")
+        if not m.get("base_shim"):
+            print("- base shim not built (no shim at that revision, or it "
+                  "did not build): no `@base` variants")
+        if not m.get("base_decide"):
+            print("- base bench_decide not built (bench/bench_decide.c does "
+                  "not compile against that revision's internal API; see "
+                  "build/bench/base/SHA/build.log): section 3 without the "
+                  "base")
+    else:
+        print(f"- tree: {m.get('commit', '?')}")
     print(f"- machine: {m.get('nproc', '?')} CPUs, {m.get('cpu', '?')}; "
           f"kernel {m.get('kernel', '?')}; {m.get('glibc', '?')}")
     print(f"- OpenSSL: {m.get('openssl', '?')}")
-    print(f"- tree: {m.get('commit', '?')}; proposed fixes "
-          f"{'built and measured' if m.get('proposed') else 'NOT built (see above)'}")
     print(f"- run: {m.get('date', '?')}, {m.get('seconds', '?')} s; load "
           f"average {m.get('load_start', '?')} at the start, "
           f"{m.get('load_end', '?')} at the end; network namespace: "
@@ -137,8 +169,10 @@ def section2(rows):
           "(hsloop's CPU time: the client alone, the server is another "
           "process) ratios: median over rounds [quartiles]; `instr`: "
           "hsloop's instructions per handshake under callgrind (difference "
-          "of two run lengths). `+fix`: the shim built with bench/proposed/ "
-          f"applied. Goal: >= {GOAL_RATIO}.\n")
+          "of two run lengths)." + (
+              " `NAME@base`: the variant NAME with the base revision's "
+              "shim." if has_base(rows) else "") +
+          f" Goal: >= {GOAL_RATIO}.\n")
     instr = {r["variant"]: float(r["instr_per_hs"])
              for r in sel(rows, section="shim-instr")}
     print("| key | variant | wall us/hs | wall ratio [q25, q75] | cpu us/hs "
@@ -161,6 +195,38 @@ def section2(rows):
               f"{float(r['first_us_median']):.0f} | "
               f"{'-' if ins is None else f'{ins:,.0f}'} | {f2(iratio)} | "
               f"{goal} |")
+    print()
+    shim_changes(rows, instr)
+
+
+def change(new, old):
+    """new against old as a signed percentage, or '-'"""
+    if new is None or not old:
+        return "-"
+    return f"{(new - old) / old * 100:+.1f} %"
+
+
+def shim_changes(rows, instr):
+    """section 2: each variant against its @base twin, when there is one"""
+    pairs = [(r, one(rows, section="shim", key=r["key"],
+                     variant=r["variant"] + "@base"))
+             for r in sel(rows, section="shim")]
+    pairs = [(r, b) for r, b in pairs if b is not None]
+    if not pairs:
+        return
+    print("Current against base, same run (negative = the current tree "
+          "costs less):\n")
+    print("| key | variant | cpu us/hs base | cpu us/hs current | change | "
+          "client instr/hs base | client instr/hs current | change |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r, b in pairs:
+        var = r["variant"]
+        cur_i = instr.get(var) if r["key"] == "ec" else None
+        base_i = instr.get(var + "@base") if r["key"] == "ec" else None
+        cur_c, base_c = num(r, "cpu_us_median"), num(b, "cpu_us_median")
+        print(f"| {r['key']} | {var} | {n0(base_c)} | {n0(cur_c)} | "
+              f"{change(cur_c, base_c)} | {n0(base_i)} | {n0(cur_i)} | "
+              f"{change(cur_i, base_i)} |")
     print()
 
 
@@ -185,23 +251,36 @@ def section3(rows):
           "recipient with 50 MX names, nothing matches. `both` = "
           "esa_identity_check (Verify and Hosted, what the shim logs). "
           "Instructions: callgrind, per call; CPU ns: median over 31 "
-          "batches (CPU time, so a busy machine does not inflate it).\n")
-    builds = [b for b in ("current", "proposed")
+          "batches (CPU time, so a busy machine does not inflate it)." +
+          (" `base`: this program built against the base revision's "
+           "library, same run." if has_base(rows) else "") + "\n")
+    builds = [b for b in ("base", "current")
               if sel(rows, section="decide", build=b)]
+    if not builds:
+        print("No results.\n")
+        return
     ins = {b: decide_instr(rows, b) for b in builds}
     ns = {b: {r["op"]: float(r["ns_median"])
               for r in sel(rows, section="decide", build=b)} for b in builds}
+    both = len(builds) == 2
     head = "| operation |"
     for b in builds:
         head += f" instr ({b}) | CPU ns median ({b}) |"
+    if both:
+        head += " instr change | CPU change |"
     print(head)
-    print("|---|" + "---|---|" * len(builds))
-    for op in ns[builds[0]]:
+    print("|---|" + "---|---|" * (len(builds) + both))
+    ops = list(ns[builds[-1]])
+    ops += [op for op in ns[builds[0]] if op not in ops]
+    for op in ops:
         line = f"| {op} |"
         for b in builds:
             i = ins[b].get(op)
             line += f" {'-' if i is None else f'{i:,.0f}'} | " \
-                    f"{ns[b].get(op, 0):,.0f} |"
+                    f"{n0(ns[b].get(op))} |"
+        if both:
+            line += f" {change(ins['current'].get(op), ins['base'].get(op))}" \
+                    f" | {change(ns['current'].get(op), ns['base'].get(op))} |"
         print(line)
     print()
     print("| goal | " + " | ".join(builds) + " |")
@@ -215,9 +294,9 @@ def section3(rows):
         cells = []
         for b in builds:
             x = ins[b].get(op)
-            base = ins[b].get("x509/ref/example.com")
-            if x and base:
-                cells.append(f"{x / base:.1f} x: {met(x / base <= GOAL_DECIDE_X)}")
+            ref = ins[b].get("x509/ref/example.com")
+            if x and ref:
+                cells.append(f"{x / ref:.1f} x: {met(x / ref <= GOAL_DECIDE_X)}")
             else:
                 cells.append("n/a")
         print(f"| {what} | " + " | ".join(cells) + " |")

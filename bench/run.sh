@@ -8,10 +8,12 @@
 #                 cold DNS cache, ECDSA and RSA, interleaved; then the same
 #                 under callgrind for client instructions per handshake
 #   2 shim        bench_shim: bench/hsloop with and without esashim.so
-#                 (enforce, observe; and with the proposed fixes), timed and
-#                 under callgrind
+#                 (enforce, observe; the base's shim as enforce@base and
+#                 observe@base; any $BENCH_SHIM_VARIANTS), timed and under
+#                 callgrind
 #   3 decide      bench_decide: one identity decision vs X509_check_host,
-#                 wall time and callgrind instructions, before and after
+#                 CPU time and callgrind instructions, for the current tree
+#                 and (build=base) the base
 #   4 dns         bench_dns: queries per verification, cold and warm
 #   5 memory      bench_shim --memory: RSS after 1, 1000 and 10000
 #                 handshakes, with and without the shim
@@ -23,7 +25,15 @@
 # Network: loopback only.  As root, where unshare(1) works, everything runs
 # in a private network namespace whose only interface is lo, so nothing can
 # reach the system's resolver or the lab's addresses even by mistake.
-# BENCH_QUICK=1: fewer rounds and handshakes.
+# Environment (from mk/bench.mk):
+#   BENCH_QUICK=1        fewer rounds and handshakes
+#   BENCH_BASE=REV       compare with git revision REV, which
+#                        bench/build-base.sh has built under
+#                        OUTDIR/base/SHA/ (exit 1 if its library is missing;
+#                        a missing base shim or bench_decide is left out
+#                        with a note)
+#   BENCH_SHIM_VARIANTS  "NAME=VAR=VALUE[,...] ...": more bench_shim
+#                        --variant arguments, space-separated
 set -uo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -96,9 +106,35 @@ command -v valgrind >/dev/null && have_valgrind=1
 } >>"$results"
 
 shim=$root/build/esashim.so
-proposed=$out/proposed/src/build/esashim.so
-[ -f "$proposed" ] || { proposed=; note "no proposed build: 'after' figures left out"; }
-echo "RESULT section=machine-text proposed=${proposed:+built}" >>"$results"
+
+# The base build (bench/build-base.sh), only when one was asked for.
+base_shim='' base_decide=''
+if [ -n "${BENCH_BASE:-}" ]; then
+	sha=$(git rev-parse --verify --quiet "$BENCH_BASE^{commit}") || {
+		note "BENCH_BASE=$BENCH_BASE is not a commit"
+		exit 1
+	}
+	base=$out/base/$sha
+	[ -f "$base/src/build/libesaverify.a" ] || {
+		note "no base build in $base: run make bench BENCH_BASE=$BENCH_BASE"
+		exit 1
+	}
+	base_shim=$base/src/build/esashim.so
+	[ -f "$base_shim" ] ||
+		{ base_shim=; note "base $BENCH_BASE has no shim: no @base variants"; }
+	case $base_shim in *,*)	# bench_shim splits a variant's settings on ','
+		note "base shim path has a comma: no @base variants"; base_shim= ;;
+	esac
+	base_decide=$base/bench_decide
+	[ -x "$base_decide" ] ||
+		{ base_decide=; note "no base bench_decide (see $base/build.log): section 3 without the base"; }
+	{
+		echo "RESULT section=machine-text base_rev=$(printf %s "$BENCH_BASE" | tr -s '[:space:]' _)"
+		echo "RESULT section=machine-text base=$(git rev-parse --short "$sha")"
+		echo "RESULT section=machine-text base_shim=${base_shim:+built}"
+		echo "RESULT section=machine-text base_decide=${base_decide:+built}"
+	} >>"$results"
+fi
 
 # 1. handshakes in one process
 if [ -n "$quick" ]; then
@@ -118,7 +154,14 @@ fi
 
 # 2. and 5. the shim in a program, and memory
 shim_args=(--hsloop "$out/hsloop" --shim "$shim")
-[ -n "$proposed" ] && shim_args+=(--shim-proposed "$proposed")
+if [ -n "$base_shim" ]; then
+	shim_args+=(--variant "enforce@base=LD_PRELOAD=$base_shim"
+		    --variant "observe@base=LD_PRELOAD=$base_shim,ESA_ENFORCE=observe")
+fi
+read -ra extra <<<"${BENCH_SHIM_VARIANTS:-}"
+for v in ${extra[@]+"${extra[@]}"}; do
+	shim_args+=(--variant "$v")
+done
 [ -n "$have_valgrind" ] && shim_args+=(--callgrind 2,12)
 if [ -n "$quick" ]; then
 	shim_args+=(--rounds 3 --count 60 --memory 2000)
@@ -129,13 +172,13 @@ record shim "$out/bench_shim" "${shim_args[@]}"
 
 # 3. the identity decision alone
 record decide "$out/bench_decide"
-[ -x "$out/bench_decide-proposed" ] &&
-	record decide-proposed env BENCH_BUILD=proposed "$out/bench_decide-proposed"
+[ -n "$base_decide" ] &&
+	record decide-base env BENCH_BUILD=base "$base_decide"
 if [ -n "$have_valgrind" ]; then
-	for b in current proposed; do
+	for b in current base; do
 		prog=$out/bench_decide
-		[ $b = proposed ] && prog=$out/bench_decide-proposed
-		[ -x "$prog" ] || continue
+		[ $b = base ] && prog=$base_decide
+		[ -n "$prog" ] || continue
 		note "decide ($b) under callgrind"
 		valgrind -q --tool=callgrind --callgrind-out-file="$tmp/dc.%p" \
 			"$prog" --callgrind >/dev/null 2>"$tmp/err" ||

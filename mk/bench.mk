@@ -9,26 +9,31 @@
 #   make bench-build    the programs only
 #   BENCH_QUICK=1       fewer rounds and handshakes (try the harness; the
 #                       figures are noisier)
-#
-# bench/proposed/*.diff are fixes proposed for files bench does not own;
-# bench-proposed applies them to a copy under build/bench/proposed/ (the
-# working tree is never touched) so that run.sh can measure before and
-# after side by side.  When a diff no longer applies, the "after" figures
-# are left out and the summary says so.
+#   BENCH_BASE=REV      also measure the tree at git revision REV, side by
+#                       side in the same run: bench/build-base.sh exports it
+#                       under build/bench/base/SHA/ (once; reused after),
+#                       builds its library and shim with its own Makefile
+#                       and the current bench_decide.c against them; run.sh
+#                       adds the base shim as variants enforce@base and
+#                       observe@base (sections 2 and 5) and the base
+#                       bench_decide (section 3)
+#   BENCH_SHIM_VARIANTS='NAME=VAR=VALUE[,VAR=VALUE...][,nolog] ...'
+#                       extra shim variants for sections 2 and 5, space-
+#                       separated, passed to bench_shim as --variant
 
 BENCH_B       := $(B)/bench
 BENCH_SUPPORT := bench/bench.c tests/pki.c tests/tls_server.c tests/unbound.c
 BENCH_HDRS    := bench/bench.h tests/pki.h tests/tls_server.h tests/unbound.h
 BENCH_PROGS   := $(BENCH_B)/bench_handshake $(BENCH_B)/bench_shim \
 		 $(BENCH_B)/bench_decide $(BENCH_B)/bench_dns $(BENCH_B)/hsloop
-BENCH_PROPOSED := $(BENCH_B)/proposed
 
-.PHONY: bench bench-build bench-proposed
+.PHONY: bench bench-build bench-base
 
-bench: all bench-build
-	@BENCH_QUICK=$(BENCH_QUICK) bench/run.sh $(BENCH_B)
+bench: all bench-build bench-base
+	@BENCH_QUICK='$(BENCH_QUICK)' BENCH_BASE='$(BENCH_BASE)' \
+	  BENCH_SHIM_VARIANTS='$(BENCH_SHIM_VARIANTS)' bench/run.sh $(BENCH_B)
 
-bench-build: $(BENCH_PROGS) bench-proposed
+bench-build: $(BENCH_PROGS)
 
 $(BENCH_B)/bench_%: bench/bench_%.c $(BENCH_SUPPORT) $(BENCH_HDRS) $(HDRS) \
 		    $(B)/libesaverify.a | $(BENCH_B)
@@ -39,16 +44,12 @@ $(BENCH_B)/bench_%: bench/bench_%.c $(BENCH_SUPPORT) $(BENCH_HDRS) $(HDRS) \
 $(BENCH_B)/hsloop: bench/hsloop.c | $(BENCH_B)
 	$(CC) $(CFLAGS) -o $@ $< -lssl -lcrypto
 
-# Library and shim with the proposed fixes, and bench_decide against them.
-bench-proposed: | $(BENCH_B)
-	@rm -f $(BENCH_B)/bench_decide-proposed
-	@if bench/build-proposed.sh $(BENCH_PROPOSED); then \
-	  echo "bench: proposed fixes built in $(BENCH_PROPOSED)"; \
-	  $(CC) $(filter-out -Icallback,$(CFLAGS)) \
-	    -I$(BENCH_PROPOSED)/src/callback -Itests \
-	    -o $(BENCH_B)/bench_decide-proposed bench/bench_decide.c \
-	    $(BENCH_SUPPORT) $(BENCH_PROPOSED)/src/build/libesaverify.a \
-	    $(LDLIBS) -lm; \
+# The tree at $(BENCH_BASE), when one is asked for (bench/build-base.sh).
+bench-base: | $(BENCH_B)
+	@if [ -n '$(BENCH_BASE)' ]; then \
+	  CC='$(CC)' BASE_DECIDE_CFLAGS='$(filter-out -Icallback,$(CFLAGS))' \
+	  BENCH_SUPPORT='$(BENCH_SUPPORT)' LDLIBS='$(LDLIBS)' \
+	  bench/build-base.sh '$(BENCH_BASE)' $(BENCH_B); \
 	fi
 
 $(BENCH_B):
