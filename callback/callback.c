@@ -73,6 +73,7 @@ static void conn_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
 		return;
 	esa_result_free(c->result);
 	esa_config_free(c->cfg);
+	free(c->cands);
 	free(c);
 }
 
@@ -349,8 +350,12 @@ static void choose_recipient(SSL *ssl, struct esa_conn *c)
 			    sizeof(c->recipient_source));
 		if (c->via[0] == '\0')
 			esa_strlcpy(c->via, ch->cands[0].via, sizeof(c->via));
-		memcpy(c->cands, ch->cands, sizeof(c->cands));
-		c->ncands = ch->n;
+		free(c->cands);	/* only ever chosen once; for safety */
+		c->ncands = 0;
+		if ((c->cands = malloc(ch->n * sizeof(*c->cands))) != NULL) {
+			memcpy(c->cands, ch->cands, ch->n * sizeof(*c->cands));
+			c->ncands = ch->n;
+		}
 	}
 	free(p.learned);
 	free(ch);

@@ -450,7 +450,7 @@ struct esa_conn {
 	/* recipient_source "mx-lookup": every domain whose MX led to the peer
 	 * (narrowed by the name the program asked for), chosen once; the
 	 * first is c->recipient */
-	struct esa_candidate cands[ESA_MAX_CANDIDATES];
+	struct esa_candidate *cands;	/* ncands of them, malloc'd */
 	size_t ncands;
 	uint64_t started_us;		/* when the verification began */
 	/* one verification's observations, reset once it is decided */
