@@ -52,6 +52,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -76,6 +77,28 @@ static int write_all(int fd, const char *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+/* write_line - a line and its newline, with one writev(2) (one append,
+ * so lines of several processes never interleave); 0 or -1 */
+static int write_line(int fd, const char *line, size_t len)
+{
+	struct iovec iov[2] = {
+		{ .iov_base = (void *)line, .iov_len = len },
+		{ .iov_base = (void *)"\n", .iov_len = 1 },
+	};
+	ssize_t n;
+
+	while ((n = writev(fd, iov, 2)) < 0 && errno == EINTR)
+		;
+	if (n < 0)
+		return -1;
+	if ((size_t)n >= len + 1)
+		return 0;
+	if ((size_t)n < len &&	/* short (a full disk): the rest in order */
+	    write_all(fd, line + n, len - (size_t)n) != 0)
+		return -1;
+	return write_all(fd, "\n", 1);
 }
 
 #define CHECK_PATH_MS 1000	/* how often the path is compared (rotation) */
@@ -198,8 +221,9 @@ static int log_file_fd(const char *path)
 	return log_fd;
 }
 
-/* to_file - one line to the log file; false when it was not written */
-static bool to_file(const char *path, const char *buf, size_t len)
+/* to_file - one line (no newline) to the log file; false when it was not
+ * written */
+static bool to_file(const char *path, const char *line, size_t len)
 {
 	bool done = false;
 	int fd;
@@ -207,7 +231,7 @@ static bool to_file(const char *path, const char *buf, size_t len)
 	pthread_once(&init_once, init);
 	pthread_mutex_lock(&lock);
 	if ((fd = log_file_fd(path)) >= 0)
-		done = write_all(fd, buf, len) == 0;
+		done = write_line(fd, line, len) == 0;
 	pthread_mutex_unlock(&lock);
 	return done;
 }
@@ -240,11 +264,11 @@ static bool stderr_usable(void)
 	return ss.ss_family != AF_INET && ss.ss_family != AF_INET6;
 }
 
-/* to_stderr - one line to stderr, when that is safe */
-static void to_stderr(const char *buf, size_t len)
+/* to_stderr - one line (no newline) to stderr, when that is safe */
+static void to_stderr(const char *line, size_t len)
 {
 	if (stderr_usable())
-		write_all(STDERR_FILENO, buf, len);
+		write_line(STDERR_FILENO, line, len);
 }
 
 /* shim_log_line - one line to the configured channel */
@@ -252,21 +276,12 @@ void shim_log_line(const struct shim_conf *sc, const char *line)
 {
 	int saved = errno;
 	size_t len = strlen(line);
-	char *buf = malloc(len + 2);
 
 	shim_busy++;
-	if (buf == NULL)
-		goto out;
-	memcpy(buf, line, len);
-	buf[len] = '\n';
-	buf[len + 1] = '\0';
 	if (sc->log == SHIM_LOG_STDERR)
-		to_stderr(buf, len + 1);
-	else if (sc->log != SHIM_LOG_FILE ||
-		 !to_file(sc->log_path, buf, len + 1))
+		to_stderr(line, len);
+	else if (sc->log != SHIM_LOG_FILE || !to_file(sc->log_path, line, len))
 		syslog(LOG_MAIL | LOG_INFO, "%s", line);
-	free(buf);
-out:
 	shim_busy--;
 	errno = saved;
 }
@@ -281,7 +296,6 @@ void shim_log_error(const struct shim_conf *sc, const char *msg)
 		 "closed", msg);
 	if (sc->log != SHIM_LOG_STDERR)
 		shim_log_line(sc, line);
-	snprintf(line + strlen(line), sizeof(line) - strlen(line), "\n");
 	shim_busy++;
 	to_stderr(line, strlen(line));
 	shim_busy--;
@@ -291,14 +305,34 @@ void shim_log_error(const struct shim_conf *sc, const char *msg)
 /* timestamp - ISO 8601 UTC with milliseconds */
 static void timestamp(char *out, size_t outsz)
 {
+	/* the seconds as text, made again only when they change (strftime
+	 * and gmtime cost more than the rest of a log line's header) */
+	static __thread time_t sec = -1;
+	static __thread char text[32];
+	static __thread size_t n;
 	struct timeval tv;
-	struct tm tm;
-	size_t n;
+	long ms;
 
 	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
-	n = strftime(out, outsz, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out + n, outsz - n, ".%03ldZ", (long)(tv.tv_usec / 1000));
+	if (tv.tv_sec != sec) {
+		struct tm tm;
+
+		gmtime_r(&tv.tv_sec, &tm);
+		n = strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%S", &tm);
+		sec = tv.tv_sec;
+	}
+	ms = (long)(tv.tv_usec / 1000);
+	if (outsz < n + sizeof(".000Z")) {
+		if (outsz > 0)
+			out[0] = '\0';
+		return;
+	}
+	memcpy(out, text, n);
+	out[n] = '.';
+	out[n + 1] = (char)('0' + ms / 100);
+	out[n + 2] = (char)('0' + ms / 10 % 10);
+	out[n + 3] = (char)('0' + ms % 10);
+	memcpy(out + n + 4, "Z", 2);
 }
 
 /* read_program_name - the process's name: its main thread's comm (a

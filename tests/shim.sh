@@ -172,8 +172,13 @@ want_same_stdout() { cmp -s "$T/out0" "$T/out" || note "stdout differs from the 
 # the environment; every line must be one JSON object
 want_log() {
 	"$PY" - "${2:-$T/log}" "$1" <<'PY' 2>>"$T/pyerr" || note "log${2:+ ${2##*/}}: $1"
-import json, os, sys
+import datetime, json, os, re, sys
 L = [json.loads(line) for line in open(sys.argv[1], encoding="utf-8")]
+def ts_ok(x):	# ISO 8601 UTC with milliseconds, within a minute of now
+    if not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", x.get("ts", "")):
+        return False
+    t = datetime.datetime.strptime(x["ts"], "%Y-%m-%dT%H:%M:%S.%fZ")
+    return abs((datetime.datetime.utcnow() - t).total_seconds()) < 60
 h = [x for x in L if x.get("event") == "handshake"]
 p = [x for x in L if x.get("event") == "plaintext"]
 E = os.environ
@@ -187,7 +192,7 @@ want_line() {
 	want_log "len(h) == 1 and h[0]['decision'] == '$1' and h[0]['tls'] == '$2' \
 and h[0]['peer'] == '$3' and h[0]['port'] == $4 and h[0]['enforce'] == '$5' \
 and h[0]['recipient_domain'] == 'example.com' and h[0]['pid'] > 0 \
-and all(k in h[0] for k in ('ts', 'program', 'sni', 'recipient_source', \
+and ts_ok(h[0]) and all(k in h[0] for k in ('ts', 'program', 'sni', 'recipient_source', \
 'chain', 'stock', 'verify', 'hosted', 'dns', 'elapsed_us')) \
 and set(h[0]['chain']) >= {'ok', 'error', 'depth'} and set(h[0]['stock']) >= {'host', 'ok'}"
 }
