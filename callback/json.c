@@ -7,14 +7,30 @@
  * that is not part of well-formed UTF-8 (RFC 3629 section 4) is written as
  * \u00XX of the byte: certificate strings are hostile, and neither the
  * log nor the reader may see raw control or invalid octets.
+ *
+ * Cost: the shim writes a line of about 2 KB per handshake, so each call
+ * checks for room once and then writes straight into the buffer (a member
+ * helper reserves for the comma, the name and the value together).  The
+ * buffer always keeps one spare byte, and the terminating NUL goes there
+ * only in esa_json_take: nothing reads j->buf as a C string before.  A
+ * string reserves its worst case (ESCAPED_MAX bytes out per byte in) once,
+ * per CHUNK for long ones; the usual string, all printable ASCII, is
+ * checked and copied sixteen bytes at a time (SSE2 where the compiler
+ * targets it, else two 64-bit words), and only a string with a byte that
+ * needs escaping goes through escape, byte by byte where it must.
  */
-#include <inttypes.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "json.h"
+
+#define INITIAL_CAP	4096	/* a log line never reallocs */
+#define CHUNK		1024	/* input bytes of a long string per reserve */
+#define ESCAPED_MAX	6	/* output bytes per input byte, at most */
 
 /* esa_json_init - an empty writer */
 void esa_json_init(struct esa_json *j)
@@ -35,12 +51,14 @@ bool esa_json_ok(const struct esa_json *j)
 	return !j->failed;
 }
 
-/* esa_json_take - hand the finished text to the caller */
+/* esa_json_take - hand the finished text to the caller; the NUL goes in
+ * the spare byte every reserve keeps */
 char *esa_json_take(struct esa_json *j)
 {
 	char *text = NULL;
 
 	if (!j->failed && j->depth == 0 && !j->after_key && j->buf != NULL) {
+		j->buf[j->len] = '\0';
 		text = j->buf;
 		j->buf = NULL;
 	}
@@ -48,8 +66,9 @@ char *esa_json_take(struct esa_json *j)
 	return text;
 }
 
-/* reserve - room for n more bytes plus the terminator */
-static bool reserve(struct esa_json *j, size_t n)
+/* grow - make room for n more bytes plus the terminator: the slow path of
+ * room, kept out of line so that its callers stay small */
+static __attribute__((noinline)) bool grow(struct esa_json *j, size_t n)
 {
 	size_t want, cap;
 	char *p;
@@ -61,7 +80,7 @@ static bool reserve(struct esa_json *j, size_t n)
 	want = j->len + n + 1;
 	if (want <= j->cap)
 		return true;
-	cap = j->cap ? j->cap : 256;
+	cap = j->cap ? j->cap : INITIAL_CAP;
 	while (cap < want)
 		cap *= 2;
 	p = realloc(j->buf, cap);
@@ -75,20 +94,20 @@ fail:
 	return false;
 }
 
-/* put - append n raw bytes */
-static void put(struct esa_json *j, const char *s, size_t n)
+/* room - may n more bytes be written at j->buf + j->len?  Keeps a spare
+ * byte for the terminator; false once the writer has failed. */
+static inline bool room(struct esa_json *j, size_t n)
 {
-	if (!reserve(j, n))
-		return;
-	memcpy(j->buf + j->len, s, n);
-	j->len += n;
-	j->buf[j->len] = '\0';
+	if (n < j->cap - j->len && !j->failed)
+		return true;
+	return grow(j, n);
 }
 
-/* puts0 - append a C string verbatim (our own syntax only) */
-static void puts0(struct esa_json *j, const char *s)
+/* put1 - append one byte of our own syntax */
+static inline void put1(struct esa_json *j, char c)
 {
-	put(j, s, strlen(s));
+	if (room(j, 1))
+		j->buf[j->len++] = c;
 }
 
 /* comma - the comma before an array element or an object member, if one
@@ -96,7 +115,7 @@ static void puts0(struct esa_json *j, const char *s)
 static void comma(struct esa_json *j)
 {
 	if (!j->first[j->depth - 1])
-		put(j, ",", 1);
+		put1(j, ',');
 	j->first[j->depth - 1] = false;
 }
 
@@ -125,7 +144,7 @@ static bool value_due(struct esa_json *j)
 }
 
 /* begin - open a container */
-static void begin(struct esa_json *j, const char *open, bool object)
+static void begin(struct esa_json *j, char open, bool object)
 {
 	if (!value_due(j))
 		return;
@@ -133,45 +152,71 @@ static void begin(struct esa_json *j, const char *open, bool object)
 		j->failed = true;
 		return;
 	}
-	puts0(j, open);
+	put1(j, open);
 	j->object[j->depth] = object;
 	j->first[j->depth++] = true;
 }
 
 /* end - close a container; unbalanced, mismatched or a dangling key fails */
-static void end(struct esa_json *j, const char *close, bool object)
+static void end(struct esa_json *j, char close, bool object)
 {
 	if (j->depth == 0 || j->after_key || j->object[j->depth - 1] != object) {
 		j->failed = true;
 		return;
 	}
 	j->depth--;
-	puts0(j, close);
+	put1(j, close);
 }
 
 /* esa_json_begin_object - "{" */
 void esa_json_begin_object(struct esa_json *j)
 {
-	begin(j, "{", true);
+	begin(j, '{', true);
 }
 
 /* esa_json_end_object - "}" */
 void esa_json_end_object(struct esa_json *j)
 {
-	end(j, "}", true);
+	end(j, '}', true);
 }
 
 /* esa_json_begin_array - "[" */
 void esa_json_begin_array(struct esa_json *j)
 {
-	begin(j, "[", false);
+	begin(j, '[', false);
 }
 
 /* esa_json_end_array - "]" */
 void esa_json_end_array(struct esa_json *j)
 {
-	end(j, "]", false);
+	end(j, ']', false);
 }
+
+/* What escape does with each byte: PLAIN copies it, HEX writes \u00XX,
+ * UTF8 decodes a sequence first, and anything else is the letter after a
+ * backslash (RFC 8259 section 7's two-character escapes). */
+enum { PLAIN = 0, HEX = 1, UTF8 = 2 };
+
+static const unsigned char byte_kind[256] = {
+	/* 0x00: C0 controls; \b \t \n \f \r have short forms */
+	HEX, HEX, HEX, HEX, HEX, HEX, HEX, HEX,
+	'b', 't', 'n', HEX, 'f', 'r', HEX, HEX,
+	HEX, HEX, HEX, HEX, HEX, HEX, HEX, HEX,
+	HEX, HEX, HEX, HEX, HEX, HEX, HEX, HEX,
+	/* 0x20: printable ASCII but for the quote and the backslash */
+	0, 0, '"', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, '\\', 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, HEX,	/* DEL */
+	/* 0x80-0xFF: UTF-8 lead and continuation bytes, or not UTF-8 */
+#define UTF8_ROW UTF8, UTF8, UTF8, UTF8, UTF8, UTF8, UTF8, UTF8, \
+		 UTF8, UTF8, UTF8, UTF8, UTF8, UTF8, UTF8, UTF8
+	UTF8_ROW, UTF8_ROW, UTF8_ROW, UTF8_ROW,
+	UTF8_ROW, UTF8_ROW, UTF8_ROW, UTF8_ROW,
+#undef UTF8_ROW
+};
 
 /* utf8_len - length of the well-formed UTF-8 sequence at s (RFC 3629
  * section 4 table), 0 if the bytes there are not one; *cp gets the code
@@ -212,82 +257,352 @@ static size_t utf8_len(const unsigned char *s, size_t n, uint32_t *cp)
 	return len;
 }
 
-/* put_u - a \uXXXX escape */
-static void put_u(struct esa_json *j, uint32_t cp)
-{
-	char esc[8];
+#define ONES	0x0101010101010101ULL
+#define HIGHS	0x8080808080808080ULL
 
-	snprintf(esc, sizeof(esc), "\\u%04" PRIx32, cp);
-	put(j, esc, 6);
+/* load8 - eight bytes at s as one word (any alignment, either byte order:
+ * the tests below look at each byte alone and the word is stored back as
+ * it was loaded) */
+static inline uint64_t load8(const unsigned char *s)
+{
+	uint64_t x;
+
+	memcpy(&x, s, sizeof(x));
+	return x;
 }
 
-/* put_ascii - one ASCII byte, escaped as RFC 8259 section 7 requires */
-static void put_ascii(struct esa_json *j, unsigned char c)
+/* store8 - eight bytes loaded by load8 back to p */
+static inline void store8(char *p, uint64_t x)
 {
-	switch (c) {
-	case '"': put(j, "\\\"", 2); return;
-	case '\\': put(j, "\\\\", 2); return;
-	case '\b': put(j, "\\b", 2); return;
-	case '\f': put(j, "\\f", 2); return;
-	case '\n': put(j, "\\n", 2); return;
-	case '\r': put(j, "\\r", 2); return;
-	case '\t': put(j, "\\t", 2); return;
+	memcpy(p, &x, sizeof(x));
+}
+
+/* has_zero - does any byte of x equal zero?  The classic test: a high bit
+ * may be set wrongly above a zero byte, but never without one. */
+static inline uint64_t has_zero(uint64_t x)
+{
+	return (x - ONES) & ~x & HIGHS;
+}
+
+/* special8 - does any of the eight bytes in x need more than a copy, i.e.
+ * is any not PLAIN in byte_kind (below 0x20, quote, backslash, 0x7F and
+ * up)?  Each sum stays within its byte: the low seven bits plus at most
+ * 0x60 never carry. */
+static inline uint64_t special8(uint64_t x)
+{
+	uint64_t low = x & ~HIGHS;
+	uint64_t control = ~(low + ONES * (0x80 - 0x20));	/* low < 0x20 */
+	uint64_t del = low + ONES;				/* low == 0x7F */
+
+	return ((x | control | del) & HIGHS) |
+	       has_zero(x ^ (ONES * '"')) | has_zero(x ^ (ONES * '\\'));
+}
+
+/* hex_escape - \uXXXX of cp (at most U+FFFF here) at p; returns the end */
+static char *hex_escape(char *p, uint32_t cp)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	p[0] = '\\';
+	p[1] = 'u';
+	p[2] = hex[(cp >> 12) & 0xF];
+	p[3] = hex[(cp >> 8) & 0xF];
+	p[4] = hex[(cp >> 4) & 0xF];
+	p[5] = hex[cp & 0xF];
+	return p + 6;
+}
+
+/* special - the one byte or UTF-8 sequence at s[*ip] that is not PLAIN,
+ * escaped at p (at most ESCAPED_MAX bytes); returns the end */
+static char *special(char *p, const unsigned char *s, size_t n, size_t *ip)
+{
+	unsigned char c = s[*ip], kind = byte_kind[c];
+	uint32_t cp;
+	size_t len;
+
+	if (kind == HEX) {		/* other C0 controls and DEL */
+		(*ip)++;
+		return hex_escape(p, c);
 	}
-	if (c < 0x20 || c == 0x7F)	/* other C0 controls and DEL */
-		put_u(j, c);
-	else
-		put(j, (const char *)&c, 1);
+	if (kind != UTF8) {		/* a two-character escape */
+		(*ip)++;
+		p[0] = '\\';
+		p[1] = (char)kind;
+		return p + 2;
+	}
+	len = utf8_len(s + *ip, n - *ip, &cp);
+	if (len == 0) {			/* not UTF-8: the byte itself */
+		(*ip)++;
+		return hex_escape(p, c);
+	}
+	if (cp <= 0x9F || cp == 0x2028 || cp == 0x2029) {
+		*ip += len;		/* C1 controls, JS line breaks */
+		return hex_escape(p, cp);
+	}
+	memcpy(p, s + *ip, len);
+	*ip += len;
+	return p + len;
+}
+
+/* escape - s[*ip..limit) escaped at p, reading on to n when a UTF-8
+ * sequence starts before limit; *ip advances.  Plain runs go eight bytes
+ * at a time, and a run's last few bytes as one word that overlaps what the
+ * run has copied (the same bytes to the same places).  Writes at most
+ * ESCAPED_MAX bytes per byte in; returns the end.  Out of line: only
+ * strings that need an escape come here. */
+static __attribute__((noinline)) char *
+escape(char *p, const unsigned char *s, size_t n, size_t *ip, size_t limit)
+{
+	size_t i = *ip, run;
+	uint64_t x;
+
+	while (i < limit) {
+		for (run = i; limit - i >= 8; i += 8, p += 8) {
+			x = load8(s + i);
+			if (special8(x))
+				break;
+			store8(p, x);
+		}
+		if (i < limit && limit - i < 8 && i - run >= 8 &&
+		    !special8(x = load8(s + limit - 8))) {
+			store8(p - (i - (limit - 8)), x);
+			p += limit - i;
+			i = limit;
+		}
+		while (i < limit && byte_kind[s[i]] == PLAIN)
+			*p++ = (char)s[i++];
+		if (i < limit)
+			p = special(p, s, n, &i);
+	}
+	*ip = i;
+	return p;
+}
+
+/* escape_rest - s[i..n) escaped at p (quoted's slow path, which keeps
+ * quoted's own i out of memory); returns the end */
+static char *escape_rest(char *p, const unsigned char *s, size_t n, size_t i)
+{
+	return escape(p, s, n, &i, n);
+}
+
+/* plain_pair - are the sixteen bytes of the words a and b all PLAIN?  With
+ * SSE2 in one go: c + 1 as a signed byte is above 0x20 exactly when the
+ * byte c is in 0x20..0x7E; then neither quote nor backslash. */
+static inline bool plain_pair(uint64_t a, uint64_t b)
+{
+#ifdef __SSE2__
+	__m128i v = _mm_set_epi64x((long long)b, (long long)a);
+	__m128i ok, bad;
+
+	ok = _mm_cmpgt_epi8(_mm_add_epi8(v, _mm_set1_epi8(1)),
+			    _mm_set1_epi8(0x20));
+	bad = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+			   _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+	return _mm_movemask_epi8(_mm_andnot_si128(bad, ok)) == 0xFFFF;
+#else
+	return !(special8(a) | special8(b));
+#endif
+}
+
+/* quoted - s (n <= CHUNK bytes) quoted and escaped at p, which has room
+ * for ESCAPED_MAX * n + 2 bytes; returns the end.  The usual string is
+ * plain throughout, and is checked and copied here sixteen bytes at a time,
+ * the last sixteen (or a short string's only ones) as two words that may
+ * overlap, as a small memcpy does.  A byte that is not PLAIN hands the
+ * rest of the string, from the first byte not yet copied, to escape. */
+static inline __attribute__((always_inline)) char *
+quoted(char *p, const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+	uint64_t a, b;
+
+	*p++ = '"';
+	if (n >= 16) {
+		for (; n - i > 16; i += 16) {
+			a = load8(s + i);
+			b = load8(s + i + 8);
+			if (!plain_pair(a, b))
+				goto rest;
+			store8(p + i, a);
+			store8(p + i + 8, b);
+		}
+		a = load8(s + n - 16);
+		b = load8(s + n - 8);
+		if (!plain_pair(a, b))
+			goto rest;
+		store8(p + n - 16, a);
+		store8(p + n - 8, b);
+	} else if (n >= 8) {
+		a = load8(s);
+		b = load8(s + n - 8);
+		if (!plain_pair(a, b))
+			goto rest;
+		store8(p, a);
+		store8(p + n - 8, b);
+	} else if (n >= 4) {
+		uint32_t head, tail;
+
+		memcpy(&head, s, 4);
+		memcpy(&tail, s + n - 4, 4);
+		a = head | (uint64_t)tail << 32;
+		if (!plain_pair(a, a))
+			goto rest;
+		memcpy(p, &head, 4);
+		memcpy(p + n - 4, &tail, 4);
+	} else {
+		for (; i < n; i++) {
+			if (byte_kind[s[i]] != PLAIN)
+				goto rest;
+			p[i] = (char)s[i];
+		}
+	}
+	p += n;
+	*p++ = '"';
+	return p;
+rest:
+	p = escape_rest(p + i, s, n, i);
+	*p++ = '"';
+	return p;
+}
+
+/* put_long - a string of more than CHUNK bytes, quoted and escaped: one
+ * reserve per CHUNK bytes in, so the worst case is never reserved whole */
+static void put_long(struct esa_json *j, const unsigned char *s, size_t n)
+{
+	size_t i = 0, limit;
+
+	put1(j, '"');
+	while (i < n && room(j, ESCAPED_MAX * CHUNK)) {
+		limit = n - i > CHUNK ? i + CHUNK : n;
+		j->len = (size_t)(escape(j->buf + j->len, s, n, &i, limit) -
+				  j->buf);
+	}
+	put1(j, '"');
 }
 
 /* put_string - a quoted, escaped string of n bytes */
 static void put_string(struct esa_json *j, const char *s, size_t n)
 {
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0, len;
-	uint32_t cp;
-
-	put(j, "\"", 1);
-	while (i < n && !j->failed) {
-		size_t run = i;
-
-		/* bytes put_ascii would write as they are: one put for all */
-		while (run < n && u[run] >= 0x20 && u[run] < 0x7F &&
-		       u[run] != '"' && u[run] != '\\')
-			run++;
-		if (run > i) {
-			put(j, s + i, run - i);
-			i = run;
-			continue;
-		}
-		if (u[i] < 0x80) {
-			put_ascii(j, u[i++]);
-			continue;
-		}
-		len = utf8_len(u + i, n - i, &cp);
-		if (len == 0) {
-			put_u(j, u[i++]);	/* not UTF-8: the byte itself */
-			continue;
-		}
-		if (cp <= 0x9F || cp == 0x2028 || cp == 0x2029)
-			put_u(j, cp);	/* C1 controls, JS line breaks */
-		else
-			put(j, s + i, len);
-		i += len;
-	}
-	put(j, "\"", 1);
+	if (n > CHUNK)
+		put_long(j, (const unsigned char *)s, n);
+	else if (room(j, ESCAPED_MAX * n + 2))
+		j->len = (size_t)(quoted(j->buf + j->len,
+					 (const unsigned char *)s, n) - j->buf);
 }
 
-/* esa_json_key - a member name; its value comes next */
-void esa_json_key(struct esa_json *j, const char *key)
+/* key_ok - may a key be written here?  Only inside an object, and not
+ * right after another key; anywhere else the writer fails.  False too once
+ * the writer has failed. */
+static inline bool key_ok(struct esa_json *j)
 {
 	if (j->depth == 0 || j->after_key || !j->object[j->depth - 1]) {
 		j->failed = true;
-		return;
+		return false;
 	}
+	return !j->failed;
+}
+
+/* key_long - a member name of more than CHUNK bytes (not one of ours):
+ * the long way, without the worst case reserved whole */
+static void key_long(struct esa_json *j, const char *name, size_t n)
+{
+	if (!key_ok(j))
+		return;
 	comma(j);
-	put_string(j, key, strlen(key));
-	put(j, ":", 1);
+	put_long(j, (const unsigned char *)name, n);
+	put1(j, ':');
 	j->after_key = true;
+}
+
+/* member - the comma if due, "name": and room for a value of up to vmax
+ * bytes after it, all in one reserve; returns where the value goes (the
+ * caller moves j->len past it), or NULL when the writer has failed.  As a
+ * key followed by its value, so after_key is left false.  Inlined into
+ * each member helper, like quoted: a call would cost as much again. */
+static inline __attribute__((always_inline)) char *
+member(struct esa_json *j, const char *name, size_t vmax)
+{
+	size_t n = strlen(name);
+	bool *first;
+	char *p;
+
+	if (n > CHUNK) {
+		key_long(j, name, n);
+		j->after_key = false;
+		return room(j, vmax) ? j->buf + j->len : NULL;
+	}
+	if (!key_ok(j) || !room(j, ESCAPED_MAX * n + 4 + vmax))
+		return NULL;
+	first = &j->first[j->depth - 1];
+	p = j->buf + j->len;
+	if (!*first)
+		*p++ = ',';
+	*first = false;
+	p = quoted(p, (const unsigned char *)name, n);
+	*p++ = ':';
+	return p;
+}
+
+/* finish - the text now ends at p */
+static inline void finish(struct esa_json *j, char *p)
+{
+	j->len = (size_t)(p - j->buf);
+}
+
+#define DECIMAL_MAX	21	/* "-9223372036854775808", 20 digits of ULL */
+
+/* decimal - v in decimal at p (room for DECIMAL_MAX bytes), after a '-'
+ * when negative; returns the end.  Counts the digits, then writes them
+ * from the last; without stdio, whose snprintf costs a thousand
+ * instructions a number. */
+static char *decimal(char *p, unsigned long long v, bool negative)
+{
+	unsigned long long t;
+	char *end;
+
+	if (negative)
+		*p++ = '-';
+	for (end = p + 1, t = v; t >= 10; t /= 10)
+		end++;
+	p = end;
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	return end;
+}
+
+/* magnitude - |v| as unsigned, without overflow for LLONG_MIN */
+static inline unsigned long long magnitude(long long v)
+{
+	return v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+}
+
+/* literal - "true", "false" or "null" at p; returns the end */
+static inline char *literal(char *p, const char *word, size_t n)
+{
+	memcpy(p, word, n);
+	return p + n;
+}
+
+/* value_at - a value may be written here (value_due) with room for n
+ * bytes: where it goes, or NULL */
+static inline char *value_at(struct esa_json *j, size_t n)
+{
+	if (!value_due(j) || !room(j, n))
+		return NULL;
+	return j->buf + j->len;
+}
+
+/* esa_json_key - a member name; its value comes next */
+void esa_json_key(struct esa_json *j, const char *name)
+{
+	char *p = member(j, name, 0);
+
+	if (p != NULL) {
+		finish(j, p);
+		j->after_key = true;
+	}
 }
 
 /* esa_json_strn - a string value of n bytes (may hold NUL) */
@@ -306,90 +621,106 @@ void esa_json_str(struct esa_json *j, const char *s)
 		esa_json_strn(j, s, strlen(s));
 }
 
-/* put_decimal - v in decimal, after a '-' when negative; without stdio,
- * whose snprintf costs a thousand instructions a number */
-static void put_decimal(struct esa_json *j, unsigned long long v,
-			bool negative)
-{
-	char num[24];
-	size_t n = sizeof(num);
-
-	do {
-		num[--n] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	if (negative)
-		num[--n] = '-';
-	put(j, num + n, sizeof(num) - n);
-}
-
 /* esa_json_int - a signed integer value */
 void esa_json_int(struct esa_json *j, long long v)
 {
-	if (value_due(j))
-		put_decimal(j, v < 0 ? 0ULL - (unsigned long long)v
-				     : (unsigned long long)v, v < 0);
+	char *p = value_at(j, DECIMAL_MAX);
+
+	if (p != NULL)
+		finish(j, decimal(p, magnitude(v), v < 0));
 }
 
 /* esa_json_uint - an unsigned integer value */
 void esa_json_uint(struct esa_json *j, unsigned long long v)
 {
-	if (value_due(j))
-		put_decimal(j, v, false);
+	char *p = value_at(j, DECIMAL_MAX);
+
+	if (p != NULL)
+		finish(j, decimal(p, v, false));
 }
 
 /* esa_json_bool - true or false */
 void esa_json_bool(struct esa_json *j, bool v)
 {
-	if (value_due(j))
-		puts0(j, v ? "true" : "false");
+	char *p = value_at(j, 5);
+
+	if (p != NULL)
+		finish(j, v ? literal(p, "true", 4) : literal(p, "false", 5));
 }
 
 /* esa_json_null - null */
 void esa_json_null(struct esa_json *j)
 {
-	if (value_due(j))
-		puts0(j, "null");
+	char *p = value_at(j, 4);
+
+	if (p != NULL)
+		finish(j, literal(p, "null", 4));
 }
 
 /* esa_json_kstr - "key": string (NULL gives null) */
-void esa_json_kstr(struct esa_json *j, const char *key, const char *s)
+void esa_json_kstr(struct esa_json *j, const char *name, const char *s)
 {
-	esa_json_key(j, key);
-	esa_json_str(j, s);
+	size_t n;
+	char *p;
+
+	if (s == NULL) {
+		esa_json_knull(j, name);
+		return;
+	}
+	n = strlen(s);
+	if (n > CHUNK) {		/* the long way: no worst case reserve */
+		esa_json_key(j, name);
+		esa_json_strn(j, s, n);
+		return;
+	}
+	p = member(j, name, ESCAPED_MAX * n + 2);
+	if (p != NULL)
+		finish(j, quoted(p, (const unsigned char *)s, n));
 }
 
 /* esa_json_kopt - "key": string, or null when s is NULL or empty */
-void esa_json_kopt(struct esa_json *j, const char *key, const char *s)
+void esa_json_kopt(struct esa_json *j, const char *name, const char *s)
 {
-	esa_json_key(j, key);
-	esa_json_str(j, s != NULL && s[0] != '\0' ? s : NULL);
+	esa_json_kstr(j, name, s != NULL && s[0] != '\0' ? s : NULL);
+}
+
+/* kdecimal - "key": integer, for kint and kuint */
+static void kdecimal(struct esa_json *j, const char *name,
+		     unsigned long long v, bool negative)
+{
+	char *p = member(j, name, DECIMAL_MAX);
+
+	if (p != NULL)
+		finish(j, decimal(p, v, negative));
 }
 
 /* esa_json_kint - "key": integer */
-void esa_json_kint(struct esa_json *j, const char *key, long long v)
+void esa_json_kint(struct esa_json *j, const char *name, long long v)
 {
-	esa_json_key(j, key);
-	esa_json_int(j, v);
+	kdecimal(j, name, magnitude(v), v < 0);
 }
 
 /* esa_json_kuint - "key": unsigned integer */
-void esa_json_kuint(struct esa_json *j, const char *key, unsigned long long v)
+void esa_json_kuint(struct esa_json *j, const char *name,
+		    unsigned long long v)
 {
-	esa_json_key(j, key);
-	esa_json_uint(j, v);
+	kdecimal(j, name, v, false);
 }
 
 /* esa_json_kbool - "key": true/false */
-void esa_json_kbool(struct esa_json *j, const char *key, bool v)
+void esa_json_kbool(struct esa_json *j, const char *name, bool v)
 {
-	esa_json_key(j, key);
-	esa_json_bool(j, v);
+	char *p = member(j, name, 5);
+
+	if (p != NULL)
+		finish(j, v ? literal(p, "true", 4) : literal(p, "false", 5));
 }
 
 /* esa_json_knull - "key": null */
-void esa_json_knull(struct esa_json *j, const char *key)
+void esa_json_knull(struct esa_json *j, const char *name)
 {
-	esa_json_key(j, key);
-	esa_json_null(j);
+	char *p = member(j, name, 4);
+
+	if (p != NULL)
+		finish(j, literal(p, "null", 4));
 }

@@ -29,7 +29,7 @@
 #define ESA_JSON_MAX_DEPTH 16
 
 struct esa_json {
-	char *buf;		/* NUL-terminated text so far, malloc'd */
+	char *buf;		/* text so far, malloc'd (NUL only from take) */
 	size_t len;
 	size_t cap;
 	bool failed;		/* sticky */
