@@ -301,6 +301,18 @@ def section3(rows):
                 cells.append("n/a")
         print(f"| {what} | " + " | ".join(cells) + " |")
     cells = []
+    for b in builds:	# no goal: what the record costs beyond the work
+        x, h = ins[b].get("esa/ref/verify"), \
+            ins[b].get("x509/ref/verify-by-hand")
+        xn, hn = ns[b].get("esa/ref/verify"), \
+            ns[b].get("x509/ref/verify-by-hand")
+        cells.append(f"{x / h:.2f} x instr, {xn / hn:.2f} x CPU"
+                     if x and h and xn and hn else "n/a")
+    print("| (no goal) Verify against the same steps by hand with stock "
+          "OpenSSL and the same resolver (x509/ref/verify-by-hand: "
+          "X509_check_host on the recipient, PTR, X509_check_host on the "
+          "PTR name, A) | " + " | ".join(cells) + " |")
+    cells = []
     for b in builds:
         v = ns[b].get("esa/big/both")
         cells.append("n/a" if v is None else
