@@ -49,6 +49,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -109,6 +110,7 @@ static int log_fd = -1;		/* the shim's descriptor, -1 none */
 static dev_t log_dev;		/* the file it was opened on */
 static ino_t log_ino;
 static long long checked_ms;	/* when the path was last compared */
+static rlim_t fsize_max = RLIM_INFINITY;	/* RLIMIT_FSIZE, read with it */
 static char prog[64];		/* program_name(), read for prog_pid */
 static pid_t prog_pid;
 /* log_fd for the close() hook, read without the lock */
@@ -170,6 +172,29 @@ static void drop_fd(bool ours)
 		close(fd);	/* the hook sees log_fd_seen -1 */
 }
 
+/* read_fsize_max - the program's file size limit (RLIMIT_FSIZE) */
+static void read_fsize_max(void)
+{
+	struct rlimit rl;
+
+	fsize_max = getrlimit(RLIMIT_FSIZE, &rl) == 0 ? rl.rlim_cur
+						       : RLIM_INFINITY;
+}
+
+/* fits - may n more bytes be appended to fd?  A write past RLIMIT_FSIZE
+ * raises SIGXFSZ, which terminates the program unless it handles it: a
+ * line that would cross the limit goes to syslog instead.  One fstat,
+ * and only when the program has a limit. */
+static bool fits(int fd, size_t n)
+{
+	struct stat st;
+
+	if (fsize_max == RLIM_INFINITY)
+		return true;
+	return fstat(fd, &st) == 0 && st.st_size >= 0 &&
+	       (rlim_t)st.st_size + n <= fsize_max;
+}
+
 /* open_log - open the path; false when it cannot be (syslog instead).
  * Never on 0, 1 or 2: a program started with them closed would find its
  * own output going into the log, and its /dev/null on other numbers. */
@@ -193,6 +218,7 @@ static bool open_log(const char *path)
 	log_dev = st.st_dev;
 	log_ino = st.st_ino;
 	checked_ms = now_ms();
+	read_fsize_max();
 	atomic_store(&log_fd_seen, fd);
 	return true;
 }
@@ -212,6 +238,7 @@ static int log_file_fd(const char *path)
 		drop_fd(false);	/* the number is the program's now */
 	if (log_fd >= 0 && (now = now_ms()) - checked_ms >= CHECK_PATH_MS) {
 		checked_ms = now;
+		read_fsize_max();	/* a setrlimit since */
 		if (stat(path, &st) != 0 || st.st_dev != log_dev ||
 		    st.st_ino != log_ino)
 			drop_fd(true);	/* renamed or removed */
@@ -230,7 +257,7 @@ static bool to_file(const char *path, const char *line, size_t len)
 
 	pthread_once(&init_once, init);
 	pthread_mutex_lock(&lock);
-	if ((fd = log_file_fd(path)) >= 0)
+	if ((fd = log_file_fd(path)) >= 0 && fits(fd, len + 1))
 		done = write_line(fd, line, len) == 0;
 	pthread_mutex_unlock(&lock);
 	return done;

@@ -615,6 +615,26 @@ want_rc 0
 want_log "len(L) == 1 and len(h) == 1 and h[0]['decision'] == 'accept'"
 check "stdin, stdout and stderr closed: the log file does not take their numbers"
 
+# A program with a file size limit (RLIMIT_FSIZE; ulimit -f counts KiB
+# here): a line that would cross it must not be written (the kernel would
+# send SIGXFSZ, which kills the program); one that fits is.
+head -c 8000 /dev/zero | tr '\0' '#' >"$T/log"
+(ulimit -f 8 && exec env "${BASE[@]}" ESA_TLS=5 HOME="$T/home" \
+	LD_PRELOAD="$SHIM" timeout 30 "$CLIENT" "$REF" "$PREF") \
+	>"$T/out" 2>"$T/err"
+rc=$?
+want_rc 0
+want_out "handshake ok"
+[ "$(stat -c %s "$T/log")" -eq 8000 ] || note "the log file grew past the limit: $(stat -c %s "$T/log") bytes"
+: >"$T/log"
+(ulimit -f 8 && exec env "${BASE[@]}" ESA_TLS=5 HOME="$T/home" \
+	LD_PRELOAD="$SHIM" timeout 30 "$CLIENT" "$REF" "$PREF") \
+	>"$T/out" 2>"$T/err"
+rc=$?
+want_rc 0
+want_log "len(h) == 1 and h[0]['decision'] == 'accept'"
+check "file size limit: a line that would cross it is not written (no SIGXFSZ); one that fits is"
+
 # ---- 6b. Postfix's TLS client (posttls-finger shares smtp(8)'s tls_client.c) --
 
 if [ -x /usr/sbin/posttls-finger ]; then
