@@ -291,11 +291,20 @@ static bool stderr_usable(void)
 	return ss.ss_family != AF_INET && ss.ss_family != AF_INET6;
 }
 
-/* to_stderr - one line (no newline) to stderr, when that is safe */
+/* to_stderr - one line (no newline) to stderr, when that is safe (not a
+ * network socket; not past the file size limit when it is a file) */
 static void to_stderr(const char *line, size_t len)
 {
-	if (stderr_usable())
-		write_line(STDERR_FILENO, line, len);
+	struct rlimit rl;
+	struct stat st;
+
+	if (!stderr_usable())
+		return;
+	if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    (fstat(STDERR_FILENO, &st) != 0 ||
+	     (S_ISREG(st.st_mode) && (rlim_t)st.st_size + len + 1 > rl.rlim_cur)))
+		return;
+	write_line(STDERR_FILENO, line, len);
 }
 
 /* shim_log_line - one line to the configured channel */

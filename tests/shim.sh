@@ -633,7 +633,15 @@ want_out "handshake ok"
 rc=$?
 want_rc 0
 want_log "len(h) == 1 and h[0]['decision'] == 'accept'"
-check "file size limit: a line that would cross it is not written (no SIGXFSZ); one that fits is"
+head -c 8000 /dev/zero | tr '\0' '#' >"$T/errlog"
+(ulimit -f 8 && exec env "${BASE[@]}" ESA_TLS=5 ESA_LOG=stderr \
+	HOME="$T/home" LD_PRELOAD="$SHIM" timeout 30 "$CLIENT" "$REF" "$PREF") \
+	>"$T/out" 2>>"$T/errlog"
+rc=$?
+want_rc 0
+want_out "handshake ok"
+[ "$(stat -c %s "$T/errlog")" -eq 8000 ] || note "stderr (a file) grew past the limit"
+check "file size limit: a line that would cross it is not written, to the log file or to stderr (no SIGXFSZ); one that fits is"
 
 # ---- 6b. Postfix's TLS client (posttls-finger shares smtp(8)'s tls_client.c) --
 
