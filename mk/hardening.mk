@@ -203,7 +203,8 @@ $(TSAN_B)/test_concurrency: tests/test_concurrency.c $(TEST_SUPPORT) $(TEST_HDRS
 # extension cache of a shared CA certificate from two threads at once,
 # openssl/openssl#32609) is avoided, not suppressed: esa_config_store warms
 # that cache while one thread holds the store (callback/chain.c).
-# One false report inside glibc is suppressed: res_ninit registers each resolver state
+# One false report inside glibc is suppressed (the shim run applies the
+# same rule itself, mk/tsan-shim.sh): res_ninit registers each resolver state
 # in glibc's global array of resolv.conf users (__resolv_conf_attach), under
 # an internal libc lock ThreadSanitizer cannot see; the array grows through
 # __libc_dynarray_emplace_enlarge.  Everything in libesaverify and the tests
