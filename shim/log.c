@@ -111,6 +111,7 @@ static dev_t log_dev;		/* the file it was opened on */
 static ino_t log_ino;
 static long long checked_ms;	/* when the path was last compared */
 static rlim_t fsize_max = RLIM_INFINITY;	/* RLIMIT_FSIZE, read with it */
+static off_t log_size;		/* its size at the last fstat */
 static char prog[64];		/* program_name(), read for prog_pid */
 static pid_t prog_pid;
 /* log_fd for the close() hook, read without the lock */
@@ -181,18 +182,14 @@ static void read_fsize_max(void)
 						       : RLIM_INFINITY;
 }
 
-/* fits - may n more bytes be appended to fd?  A write past RLIMIT_FSIZE
- * raises SIGXFSZ, which terminates the program unless it handles it: a
- * line that would cross the limit goes to syslog instead.  One fstat,
- * and only when the program has a limit. */
-static bool fits(int fd, size_t n)
+/* fits - may n more bytes be appended to the log file (its size as the
+ * fstat before this line saw it)?  A write past RLIMIT_FSIZE raises
+ * SIGXFSZ, which terminates the program unless it handles it: a line that
+ * would cross the limit goes to syslog instead. */
+static bool fits(size_t n)
 {
-	struct stat st;
-
-	if (fsize_max == RLIM_INFINITY)
-		return true;
-	return fstat(fd, &st) == 0 && st.st_size >= 0 &&
-	       (rlim_t)st.st_size + n <= fsize_max;
+	return fsize_max == RLIM_INFINITY ||
+	       (log_size >= 0 && (rlim_t)log_size + n <= fsize_max);
 }
 
 /* open_log - open the path; false when it cannot be (syslog instead).
@@ -217,6 +214,7 @@ static bool open_log(const char *path)
 	log_fd = fd;
 	log_dev = st.st_dev;
 	log_ino = st.st_ino;
+	log_size = st.st_size;
 	checked_ms = now_ms();
 	read_fsize_max();
 	atomic_store(&log_fd_seen, fd);
@@ -236,6 +234,8 @@ static int log_file_fd(const char *path)
 	if (log_fd >= 0 && (fstat(log_fd, &st) != 0 || st.st_dev != log_dev ||
 			    st.st_ino != log_ino))
 		drop_fd(false);	/* the number is the program's now */
+	else if (log_fd >= 0)
+		log_size = st.st_size;
 	if (log_fd >= 0 && (now = now_ms()) - checked_ms >= CHECK_PATH_MS) {
 		checked_ms = now;
 		read_fsize_max();	/* a setrlimit since */
@@ -257,7 +257,7 @@ static bool to_file(const char *path, const char *line, size_t len)
 
 	pthread_once(&init_once, init);
 	pthread_mutex_lock(&lock);
-	if ((fd = log_file_fd(path)) >= 0 && fits(fd, len + 1))
+	if ((fd = log_file_fd(path)) >= 0 && fits(len + 1))
 		done = write_line(fd, line, len) == 0;
 	pthread_mutex_unlock(&lock);
 	return done;
