@@ -52,8 +52,7 @@ funcs = [l.split(":", 1)[1].strip() for l in open(supp)
          if l.startswith("race:")]
 paths = {"esashim.so": shim, "esa_client": client}
 text = open(log, errors="replace").read()
-reports = re.split(r"(?m)^(?==+\nWARNING: ThreadSanitizer|WARNING: ThreadSanitizer)", text)
-reports = [r for r in reports if "WARNING: ThreadSanitizer" in r]
+reports = re.split(r"(?m)^(?=WARNING: ThreadSanitizer)", text)[1:]
 def module_path(name):
     if name in paths:
         return paths[name]

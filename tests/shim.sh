@@ -618,26 +618,31 @@ check "stdin, stdout and stderr closed: the log file does not take their numbers
 # A program with a file size limit (RLIMIT_FSIZE; ulimit -f counts KiB
 # here): a line that would cross it must not be written (the kernel would
 # send SIGXFSZ, which kills the program); one that fits is.
-head -c 8000 /dev/zero | tr '\0' '#' >"$T/log"
-(ulimit -f 8 && exec env "${BASE[@]}" ESA_TLS=5 HOME="$T/home" \
-	LD_PRELOAD="$SHIM" timeout 30 "$CLIENT" "$REF" "$PREF") \
-	>"$T/out" 2>"$T/err"
-rc=$?
+# fsize_run ERR VAR=VALUE... - the client once under `ulimit -f 8`:
+# stdout to $T/out, stderr appended to ERR; rc
+fsize_run() {
+	local err=$1
+	shift
+	(ulimit -f 8 && exec env "${BASE[@]}" ESA_TLS=5 "$@" HOME="$T/home" \
+		LD_PRELOAD="$SHIM" timeout 30 "$CLIENT" "$REF" "$PREF") \
+		>"$T/out" 2>>"$err"
+	rc=$?
+}
+# fill FILE - 8000 bytes, a little under the limit
+fill() { head -c 8000 /dev/zero | tr '\0' '#' >"$1"; }
+
+fill "$T/log"
+: >"$T/err"
+fsize_run "$T/err"
 want_rc 0
 want_out "handshake ok"
 [ "$(stat -c %s "$T/log")" -eq 8000 ] || note "the log file grew past the limit: $(stat -c %s "$T/log") bytes"
 : >"$T/log"
-(ulimit -f 8 && exec env "${BASE[@]}" ESA_TLS=5 HOME="$T/home" \
-	LD_PRELOAD="$SHIM" timeout 30 "$CLIENT" "$REF" "$PREF") \
-	>"$T/out" 2>"$T/err"
-rc=$?
+fsize_run "$T/err"
 want_rc 0
 want_log "len(h) == 1 and h[0]['decision'] == 'accept'"
-head -c 8000 /dev/zero | tr '\0' '#' >"$T/errlog"
-(ulimit -f 8 && exec env "${BASE[@]}" ESA_TLS=5 ESA_LOG=stderr \
-	HOME="$T/home" LD_PRELOAD="$SHIM" timeout 30 "$CLIENT" "$REF" "$PREF") \
-	>"$T/out" 2>>"$T/errlog"
-rc=$?
+fill "$T/errlog"
+fsize_run "$T/errlog" ESA_LOG=stderr
 want_rc 0
 want_out "handshake ok"
 [ "$(stat -c %s "$T/errlog")" -eq 8000 ] || note "stderr (a file) grew past the limit"
