@@ -29,9 +29,12 @@ endif
 
 all: $(TARGETS)
 
-# Install what building and testing need, only when something is missing.
+# Install what building, testing and the demo need, only when something is
+# missing; then the preflight: one line naming what is still missing (and
+# its package), and stop, instead of suites failing one by one.
 deps:
 	@scripts/deps.sh --if-missing
+	@scripts/deps.sh --check
 
 $(B)/pic/%.o: callback/%.c $(HDRS) | $(B)/pic
 	$(CC) $(CFLAGS) -fPIC -c -o $@ $<
