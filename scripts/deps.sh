@@ -55,8 +55,8 @@ test   binutils                cmd   ar,readelf,nm                              
 test   pkg-config              cmd   pkg-config                                       tests/install.sh
 test   libssl-dev              file  /usr/include/openssl/ssl.h,/usr/lib/*-linux-gnu/libssl.so  OpenSSL 3 headers and libraries
 test   openssl                 cmd   openssl                                          test certificates; s_client under the shim
-test   libcriterion-dev        file  /usr/include/criterion/criterion.h               the Criterion suites
-test   libidn2-dev             file  /usr/include/idn2.h                              IDNA2008 A-labels (SPEC 3.6)
+test   libcriterion-dev        file  /usr/include/criterion/criterion.h,/usr/lib/*-linux-gnu/libcriterion.so  the Criterion suites
+test   libidn2-dev             file  /usr/include/idn2.h,/usr/lib/*-linux-gnu/libidn2.so  IDNA2008 A-labels (SPEC 3.6)
 test   libunistring-dev        file  /usr/lib/*-linux-gnu/libunistring.so             static links (pkg-config --static, install.sh)
 test   clang                   cmd   clang                                            make test-sanitize, make fuzz, make test-tsan
 test   libclang-rt-14-dev      file  /usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.asan-*.a,/usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-*.a  sanitizer and libFuzzer runtimes (a Recommends of clang)
@@ -72,13 +72,15 @@ test   libnet-dns-perl         perl  Net::DNS                                   
 test   libio-socket-inet6-perl perl  IO::Socket::INET6                                swaks over IPv6 (a Recommends of swaks)
 test   perl                    perl  IO::Socket::INET,Errno,Getopt::Long,Time::HiRes,Sys::Hostname,MIME::Base64,Digest::MD5  swaks itself; shim.sh's raw client
 test   curl                    cmd   curl                                             a client under the shim (shim.sh)
+test   wget                    cmd   wget                                             esa-run --check on a GnuTLS program (shim.sh)
 test   ca-certificates         file  /etc/ssl/certs/ca-certificates.crt               the system trust store (shim.sh, cli.sh)
 test   s-nail                  cmd   s-nail                                           a client under the shim (shim.sh)
-test   postfix                 cmd   /usr/sbin/postfix,/usr/sbin/postqueue,/usr/sbin/posttls-finger,/usr/lib/postfix/sbin/master  posttls-finger (shim.sh); the lab's Postfix (postfix.sh, demo)
+test   postfix                 cmd   /usr/sbin/postfix,/usr/sbin/postqueue,/usr/sbin/posttls-finger,/usr/lib/postfix/sbin/master,/usr/lib/postfix/sbin/smtp  posttls-finger (shim.sh); the lab's Postfix (postfix.sh, demo)
 test   m4                      cmd   m4                                               the lab's sendmail.cf (postfix.sh)
 test   libwrap0                file  /usr/lib/*-linux-gnu/libwrap.so.0                Debian's sendmail binary, unpacked (postfix.sh)
 test   iproute2                cmd   ip                                               network namespaces and veth (scripts/lab)
-test   util-linux              cmd   unshare,mount                                    shim.sh's syslog listener
+test   util-linux              cmd   unshare                                          shim.sh's syslog listener
+test   mount                   cmd   mount,umount                                     shim.sh's syslog listener
 test   procps                  cmd   pgrep                                            the lab's Postfix children (scripts/lab, postfix.sh)
 test   coreutils               cmd   timeout,mkfifo,stat,install                      every suite
 test   findutils               cmd   find,xargs                                       suites; make fuzz-run
