@@ -97,6 +97,7 @@ fresh  debian-archive-keyring  file  /usr/share/keyrings/debian-archive-keyring.
 fresh  git                     cmd   git                                              make test-fresh: the clean clone
 fresh  util-linux              cmd   findmnt,unshare,mountpoint                       make test-fresh: mounts and their cleanup
 fresh  apt                     cmd   /usr/lib/apt/apt-helper                          make test-fresh: the archive's InRelease (cache key)
+fresh  procps                  cmd   pgrep                                            make test-fresh: the run to stop
 EOF
 }
 
