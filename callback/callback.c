@@ -452,6 +452,10 @@ static struct esa_result *evaluate_for(SSL *ssl, struct esa_conn *c,
 	res->chain.ok = !c->chain_failed;
 	res->chain.error = c->chain_failed ? c->chain_error : X509_V_OK;
 	res->chain.depth = c->chain_failed ? c->chain_depth : 0;
+	res->chain.flags = X509_VERIFY_PARAM_get_flags(
+		X509_STORE_CTX_get0_param(x));
+	res->chain.auth_level = X509_VERIFY_PARAM_get_auth_level(
+		X509_STORE_CTX_get0_param(x));
 	esa_strlcpy(res->chain.text, c->chain_failed ?
 		    X509_verify_cert_error_string(c->chain_error) :
 		    "verified to a trusted CA", sizeof(res->chain.text));
@@ -628,9 +632,11 @@ static int observe(SSL *ssl, struct esa_conn *c, int ok, X509_STORE_CTX *x)
 	if (answer && !(ok && depth == 0))
 		return answer;	/* the program's verification goes on */
 	res = evaluate(ssl, c, x);
-	if (res != NULL)	/* stage I again, against ESA's store */
+	if (res != NULL)	/* stage I again, against ESA's store, at the
+				 * program's own security level */
 		esa_chain_check(c->cfg, X509_STORE_CTX_get0_cert(x),
-				X509_STORE_CTX_get0_untrusted(x), 0, res);
+				X509_STORE_CTX_get0_untrusted(x), 0,
+				SSL_get_security_level(ssl), res);
 	if (res != NULL)
 		res->accept = accept_all(res) && c->forced_error[0] == '\0';
 	finish(ssl, c);
@@ -739,6 +745,9 @@ int esa_ctx_install(SSL_CTX *ctx, esa_config *cfg)
 		SSL_CTX_set1_verify_cert_store(ctx, store);
 		X509_STORE_free(store);
 	}
+	if (esa_chain_profile_flags(cfg) != 0)	/* the program's store too */
+		X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(ctx),
+					    esa_chain_profile_flags(cfg));
 	s = SSL_CTX_get_ex_data(ctx, ctx_idx);
 	if (s == NULL) {
 		s = calloc(1, sizeof(*s));
@@ -773,6 +782,9 @@ int esa_ssl_install(SSL *ssl, esa_config *cfg)
 		SSL_set1_verify_cert_store(ssl, store);
 		X509_STORE_free(store);
 	}
+	if (esa_chain_profile_flags(cfg) != 0)	/* the program's store too */
+		X509_VERIFY_PARAM_set_flags(SSL_get0_param(ssl),
+					    esa_chain_profile_flags(cfg));
 	prev = SSL_get_verify_callback(ssl);
 	if (prev == esa_verify_cb)
 		prev = NULL;

@@ -7,14 +7,18 @@
  * esa-check's offline mode.  In a handshake the callback lets OpenSSL do
  * the same work and only reads its verdict.
  *
- * Every store made here carries ESA_STORE_FLAGS, and CRL checking of the
- * whole path when CRLs are configured.  X509_STORE_CTX_init() ORs a store's
- * flags into each verification, so a handshake against this store (the
- * callback installs it when the configuration names a trust store) checks
- * the same way as esa-check; a handshake against the program's own store
- * gets the program's flags.  With these flags, and the TLS-server purpose,
- * the verdict is stock OpenSSL's as x509-limbo's harness runs it
- * (tests/conformance.py holds the cases where it deliberately is not).
+ * Every store made here verifies as a stock OpenSSL 3 client does (SPEC 2):
+ * no flags of its own, CRL checking of the whole path only when CRLs are
+ * configured, and X509_STRICT or PARTIAL_CHAIN only when the configuration
+ * opts in (esa_config_set_chain_flags).  X509_STORE_CTX_init() ORs a
+ * store's flags into each verification, so a handshake against this store
+ * (the callback installs it when the configuration names a trust store, the
+ * shim when the program set none) checks the same way as esa-check; a
+ * handshake against the program's own store gets the program's flags.
+ * Outside a handshake the purpose is TLS server and the security level
+ * that of a stock client on this machine (or the program's own, in the
+ * shim's observe mode), so the verdict is stock OpenSSL's;
+ * tests/conformance.py compares both profiles with x509-limbo's cases.
  *
  * A chain that verified is remembered (cfg->memo) for as long as the
  * verdict cannot change: until the first notAfter of the path built, at
@@ -33,32 +37,21 @@
 #include <time.h>
 
 #include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
 #include "internal.h"
 
-/*
- * ESA_STORE_FLAGS - how every store of ours verifies (SPEC 2):
- * X509_STRICT: refuse certificates that break RFC 5280's rules (a CA
- *   whose basicConstraints is not critical or that has no
- *   subjectKeyIdentifier, a certificate without authorityKeyIdentifier, an
- *   empty subject with a non-critical SAN, explicit EC parameters, ...):
- *   a malformed certificate fails, it is not guessed at (fail closed);
- * PARTIAL_CHAIN: every certificate in the trust store is a trust anchor,
- *   self-signed or not, which is what putting an intermediate (or a pinned
- *   server certificate) in the CA file means.
- */
-#define ESA_STORE_FLAGS (X509_V_FLAG_X509_STRICT | X509_V_FLAG_PARTIAL_CHAIN)
 /* With CRLs configured, every certificate of the path is checked, the CA
  * certificates as well as the leaf; a certificate whose issuer has no CRL
  * in the file fails ("unable to get certificate CRL"): fail closed. */
 #define ESA_CRL_FLAGS (X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL)
-/* Security level of stage I outside a handshake: level 2 (112 bits: RSA,
- * DSA and DH keys of 2048 bits, ECC keys of 224), the default of Debian 12's
- * OpenSSL 3.0 and of upstream OpenSSL since 3.2.  In a handshake OpenSSL
- * uses the SSL's own security level instead. */
+/* Security level of stage I outside a handshake when no client context can
+ * be made to read it from: level 2 (112 bits: RSA, DSA and DH keys of 2048
+ * bits, ECC keys of 224), the default of Debian 12's OpenSSL 3.0 and of
+ * upstream OpenSSL since 3.2. */
 #define ESA_AUTH_LEVEL 2
 /* The longest a chain's verdict is remembered, in seconds. */
 #define ESA_MEMO_SECONDS 300
@@ -73,8 +66,92 @@ static int load_crls(X509_STORE *store, const char *path, char *err,
 		snprintf(err, errsz, "cannot load CRL file %s", path);
 		return -1;
 	}
-	X509_STORE_set_flags(store, ESA_CRL_FLAGS);
 	return 0;
+}
+
+/* esa_chain_profile_flags - the opt-in profiles as verification flags
+ * (ESA_CHAIN_STRICT: X509_STRICT refuses what breaks RFC 5280's rules, a
+ * CA without keyUsage or with a non-critical basicConstraints, a leaf
+ * without authorityKeyIdentifier, explicit EC parameters, ...;
+ * ESA_CHAIN_PARTIAL: PARTIAL_CHAIN makes every certificate of the store an
+ * anchor, self-signed or not) */
+unsigned long esa_chain_profile_flags(const esa_config *cfg)
+{
+	unsigned long flags = 0;
+
+	if (cfg->chain_flags & ESA_CHAIN_STRICT)
+		flags |= X509_V_FLAG_X509_STRICT;
+	if (cfg->chain_flags & ESA_CHAIN_PARTIAL)
+		flags |= X509_V_FLAG_PARTIAL_CHAIN;
+	return flags;
+}
+
+/* esa_chain_store_flags - the flags of cfg's store: the profiles, and CRL
+ * checking when CRLs are configured */
+unsigned long esa_chain_store_flags(const esa_config *cfg)
+{
+	return esa_chain_profile_flags(cfg) |
+	       (cfg->crlfile[0] != '\0' ? ESA_CRL_FLAGS : 0);
+}
+
+static int stock_level = ESA_AUTH_LEVEL;
+static pthread_once_t stock_level_once = PTHREAD_ONCE_INIT;
+
+/* read_stock_level - a fresh client context's security level: what
+ * openssl.cnf (system_default) and the build make of it */
+static void read_stock_level(void)
+{
+	SSL_CTX *ctx;
+
+	ERR_set_mark();
+	ctx = SSL_CTX_new(TLS_client_method());
+	if (ctx != NULL)
+		stock_level = SSL_CTX_get_security_level(ctx);
+	SSL_CTX_free(ctx);
+	ERR_pop_to_mark();
+}
+
+/* esa_chain_stock_auth_level - the security level of a stock client */
+int esa_chain_stock_auth_level(void)
+{
+	pthread_once(&stock_level_once, read_stock_level);
+	return stock_level;
+}
+
+/* The verification flags the log names, in this order. */
+static const struct {
+	unsigned long flag;
+	const char *name;
+} flag_names[] = {
+	{ X509_V_FLAG_CRL_CHECK, "crl_check" },
+	{ X509_V_FLAG_CRL_CHECK_ALL, "crl_check_all" },
+	{ X509_V_FLAG_X509_STRICT, "x509_strict" },
+	{ X509_V_FLAG_PARTIAL_CHAIN, "partial_chain" },
+	{ X509_V_FLAG_IGNORE_CRITICAL, "ignore_critical" },
+	{ X509_V_FLAG_ALLOW_PROXY_CERTS, "allow_proxy_certs" },
+	{ X509_V_FLAG_POLICY_CHECK, "policy_check" },
+	{ X509_V_FLAG_EXPLICIT_POLICY, "explicit_policy" },
+	{ X509_V_FLAG_INHIBIT_ANY, "inhibit_any" },
+	{ X509_V_FLAG_INHIBIT_MAP, "inhibit_map" },
+	{ X509_V_FLAG_USE_DELTAS, "use_deltas" },
+	{ X509_V_FLAG_CHECK_SS_SIGNATURE, "check_ss_signature" },
+	{ X509_V_FLAG_TRUSTED_FIRST, "trusted_first" },
+	{ X509_V_FLAG_NO_ALT_CHAINS, "no_alt_chains" },
+	{ X509_V_FLAG_NO_CHECK_TIME, "no_check_time" },
+	{ X509_V_FLAG_USE_CHECK_TIME, "use_check_time" },
+};
+
+/* esa_chain_flag_names - the names of the known bits of flags */
+size_t esa_chain_flag_names(unsigned long flags, const char **out,
+			    size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof(flag_names) / sizeof(flag_names[0]) &&
+			   n < max; i++)
+		if (flags & flag_names[i].flag)
+			out[n++] = flag_names[i].name;
+	return n;
 }
 
 /* warm_store - fill the extension cache of every certificate in store now,
@@ -104,7 +181,6 @@ struct x509_store_st *esa_config_store(const esa_config *cfg, char *err,
 		snprintf(err, errsz, "out of memory");
 		goto fail;
 	}
-	X509_STORE_set_flags(store, ESA_STORE_FLAGS);
 	if (file == NULL && dir == NULL) {
 		if (X509_STORE_set_default_paths(store) != 1) {
 			snprintf(err, errsz, "cannot load the system trust store");
@@ -118,6 +194,7 @@ struct x509_store_st *esa_config_store(const esa_config *cfg, char *err,
 	}
 	if (cfg->crlfile[0] && load_crls(store, cfg->crlfile, err, errsz) < 0)
 		goto fail;
+	X509_STORE_set_flags(store, esa_chain_store_flags(cfg));
 	warm_store(store);
 	ERR_pop_to_mark();
 	return store;
@@ -179,9 +256,9 @@ static bool same_chain(const struct esa_chain_memo *m, X509 *leaf,
 	return true;
 }
 
-/* memo_find - did this chain verify, with the verdict still standing? */
+/* memo_find - did this chain verify at this level, the verdict standing? */
 static bool memo_find(esa_config *cfg, X509 *leaf, STACK_OF(X509) *untrusted,
-		      long long now)
+		      int level, long long now)
 {
 	bool found = false;
 
@@ -192,7 +269,8 @@ static bool memo_find(esa_config *cfg, X509 *leaf, STACK_OF(X509) *untrusted,
 		if (m->certs != NULL && (now < m->from || now >= m->until))
 			memo_free(m);	/* expired, or the clock went back */
 		else
-			found = same_chain(m, leaf, untrusted);
+			found = m->level == level &&
+				same_chain(m, leaf, untrusted);
 	}
 	pthread_mutex_unlock(&cfg->lock);
 	return found;
@@ -219,11 +297,12 @@ static long long memo_until(X509_STORE_CTX *ctx, long long now)
 
 /* memo_add - remember a chain that verified (in the oldest slot) */
 static void memo_add(esa_config *cfg, X509_STORE_CTX *ctx, X509 *leaf,
-		     STACK_OF(X509) *untrusted, long long now)
+		     STACK_OF(X509) *untrusted, int level, long long now)
 {
 	int n = untrusted != NULL ? sk_X509_num(untrusted) : 0;
 	long long until = memo_until(ctx, now);
-	struct esa_chain_memo m = { .from = now, .until = until };
+	struct esa_chain_memo m = { .from = now, .until = until,
+				    .level = level };
 
 	if (until <= now || (m.certs = calloc((size_t)n + 1,
 					      sizeof(*m.certs))) == NULL)
@@ -246,21 +325,26 @@ static void memo_add(esa_config *cfg, X509_STORE_CTX *ctx, X509 *leaf,
 
 /* esa_chain_check - verify leaf and intermediates for TLS server use */
 int esa_chain_check(esa_config *cfg, struct x509_st *leaf,
-		    struct stack_st_X509 *untrusted, long long at,
+		    struct stack_st_X509 *untrusted, long long at, int level,
 		    struct esa_result *res)
 {
 	X509_STORE *store;
 	X509_STORE_CTX *ctx = NULL;
+	X509_VERIFY_PARAM *param;
 	long long now = (long long)time(NULL);
 	bool memo = at == 0 && cfg->crlfile[0] == '\0';
 	int ok = 0;
 
+	if (level < 0)
+		level = esa_chain_stock_auth_level();
 	res->chain.checked = true;
 	res->chain.ok = false;
 	res->chain.memo = false;
 	res->chain.depth = 0;
+	res->chain.flags = esa_chain_store_flags(cfg);
+	res->chain.auth_level = level;
 	ERR_set_mark();
-	if (memo && memo_find(cfg, leaf, untrusted, now)) {
+	if (memo && memo_find(cfg, leaf, untrusted, level, now)) {
 		res->chain.ok = res->chain.memo = true;
 		res->chain.error = X509_V_OK;
 		esa_strlcpy(res->chain.text, "verified to a trusted CA",
@@ -276,17 +360,18 @@ int esa_chain_check(esa_config *cfg, struct x509_st *leaf,
 		return -1;
 	}
 	ctx = X509_STORE_CTX_new();
-	if (ctx == NULL || X509_STORE_CTX_init(ctx, store, leaf, untrusted) != 1) {
+	if (ctx == NULL || X509_STORE_CTX_init(ctx, store, leaf, untrusted) != 1 ||
+	    X509_STORE_CTX_set_default(ctx, "ssl_server") != 1) {
 		res->chain.error = X509_V_ERR_UNSPECIFIED;
 		esa_strlcpy(res->chain.text, "cannot set up verification",
 			    sizeof(res->chain.text));
 		goto out;
 	}
-	X509_STORE_CTX_set_default(ctx, "ssl_server");
-	X509_VERIFY_PARAM_set_auth_level(X509_STORE_CTX_get0_param(ctx),
-					 ESA_AUTH_LEVEL);
+	param = X509_STORE_CTX_get0_param(ctx);
+	X509_VERIFY_PARAM_set_auth_level(param, level);
 	if (at != 0)
 		X509_STORE_CTX_set_time(ctx, 0, (time_t)at);
+	res->chain.flags = X509_VERIFY_PARAM_get_flags(param);
 	ok = X509_verify_cert(ctx) == 1;
 	res->chain.error = X509_STORE_CTX_get_error(ctx);
 	res->chain.depth = ok ? 0 : X509_STORE_CTX_get_error_depth(ctx);
@@ -296,7 +381,7 @@ int esa_chain_check(esa_config *cfg, struct x509_st *leaf,
 		    sizeof(res->chain.text));
 	res->chain.ok = ok;
 	if (ok && memo)
-		memo_add(cfg, ctx, leaf, untrusted, now);
+		memo_add(cfg, ctx, leaf, untrusted, level, now);
 out:
 	ERR_pop_to_mark();
 	X509_STORE_CTX_free(ctx);

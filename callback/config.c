@@ -828,6 +828,25 @@ int esa_config_set_trust(esa_config *cfg, const char *cafile,
 	return 0;
 }
 
+/* esa_config_set_chain_flags - opt-in profiles of stage I (SPEC 2) */
+int esa_config_set_chain_flags(esa_config *cfg, unsigned flags)
+{
+	if (cfg == NULL)
+		return -1;
+	if (flags & ~(ESA_CHAIN_STRICT | ESA_CHAIN_PARTIAL)) {
+		snprintf(cfg->err, sizeof(cfg->err), "unknown chain flags 0x%x",
+			 flags & ~(ESA_CHAIN_STRICT | ESA_CHAIN_PARTIAL));
+		return -1;
+	}
+	pthread_mutex_lock(&cfg->lock);	/* a store with the old flags */
+	X509_STORE_free(cfg->store);
+	cfg->store = NULL;
+	esa_chain_memo_flush(cfg);	/* and what it verified */
+	cfg->chain_flags = flags;
+	pthread_mutex_unlock(&cfg->lock);
+	return 0;
+}
+
 /* esa_config_resolver - the shared resolver, made on first use */
 esa_resolver *esa_config_resolver(esa_config *cfg)
 {

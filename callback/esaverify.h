@@ -81,6 +81,16 @@ int esa_config_set_dns_budget_ms(esa_config *cfg, unsigned ms);
 /* Trust store for stage I; any may be NULL.  Without any, the system store. */
 int esa_config_set_trust(esa_config *cfg, const char *cafile,
 			 const char *capath, const char *crlfile);
+/* Stage I stricter than a stock OpenSSL client (SPEC 2), each opt-in:
+ * ESA_CHAIN_STRICT is X509_V_FLAG_X509_STRICT (RFC 5280's profile: a CA
+ * without keyUsage, a non-critical basicConstraints, ... fail);
+ * ESA_CHAIN_PARTIAL is X509_V_FLAG_PARTIAL_CHAIN (every certificate of the
+ * trust store is an anchor, an intermediate or a pinned leaf too).  They
+ * apply to the configuration's own store, used outside a handshake and in
+ * handshakes of programs that set none; default 0, a stock client's. */
+#define ESA_CHAIN_STRICT  0x1u
+#define ESA_CHAIN_PARTIAL 0x2u
+int esa_config_set_chain_flags(esa_config *cfg, unsigned flags);
 /* Add SMTP routes for a domain: "HOST[:PORT][/pri=N], ..." (SPEC 8.4). */
 int esa_config_add_routes(esa_config *cfg, const char *domain,
 			  const char *routes);

@@ -199,6 +199,7 @@ struct esa_chain_memo {
 	struct x509_st **certs;	/* leaf, then the untrusted ones; NULL = free */
 	int ncerts;
 	long long from, until;	/* time(NULL) bounds, from <= now < until */
+	int level;		/* the security level it verified at */
 };
 /* Forget every remembered chain (cfg->lock held). */
 struct esa_config;
@@ -210,6 +211,7 @@ struct esa_config {
 	char dns_file[4096];		/* "" = none */
 	unsigned dns_budget_ms;
 	char cafile[4096], capath[4096], crlfile[4096];	/* "" = unset */
+	unsigned chain_flags;		/* ESA_CHAIN_*: beyond stock (SPEC 2) */
 	struct esa_dest *dests;
 	size_t ndests;
 	struct esa_domain_routes *routes;
@@ -347,6 +349,8 @@ struct esa_result {
 		int error;	/* X509_V_ERR_* */
 		int depth;
 		char text[ESA_ERR_MAX];
+		unsigned long flags;	/* X509_V_FLAG_* that applied */
+		int auth_level;		/* the security level that applied */
 	} chain;
 	struct esa_idlist ids;
 	struct esa_verdict verdict[2];	/* by enum esa_mode */
@@ -400,11 +404,28 @@ struct x509_store_st *esa_config_store(const esa_config *cfg, char *err,
 struct x509_store_st *esa_config_shared_store(esa_config *cfg, char *err,
 					      size_t errsz);
 /* esa_chain_check - verify leaf plus untrusted intermediates against cfg's
- * store for TLS server use at time at (0: now); fills res->chain.
- * 0 if the chain verified, -1 otherwise (res->chain.text says why). */
+ * store for TLS server use at time at (0: now) and security level level
+ * (-1: a stock client's, esa_chain_stock_auth_level); fills res->chain,
+ * with the flags and level that applied.  0 if the chain verified, -1
+ * otherwise (res->chain.text says why). */
 int esa_chain_check(esa_config *cfg, struct x509_st *leaf,
-		    struct stack_st_X509 *untrusted, long long at,
+		    struct stack_st_X509 *untrusted, long long at, int level,
 		    struct esa_result *res);
+/* The X509_V_FLAG_* bits a configuration's store carries (SPEC 2): none of
+ * a stock client's handshake beyond CRL checking with CRLs configured,
+ * plus what esa_config_set_chain_flags opted into. */
+unsigned long esa_chain_store_flags(const esa_config *cfg);
+/* Only the opt-in profiles of those (X509_STRICT, PARTIAL_CHAIN): what a
+ * handshake against the program's own store gets added to its parameters
+ * (esa_ssl_install, esa_ctx_install, the shim when it enforces). */
+unsigned long esa_chain_profile_flags(const esa_config *cfg);
+/* The security level of a stock TLS client on this machine (a fresh
+ * SSL_CTX's, which reads openssl.cnf); stage I outside a handshake. */
+int esa_chain_stock_auth_level(void);
+/* The names of the X509_V_FLAG_* bits of flags, for the log: each known bit
+ * in turn (out[i] = "x509_strict", ...), at most max; returns the count. */
+size_t esa_chain_flag_names(unsigned long flags, const char **out,
+			    size_t max);
 
 /* ---- callback.c: per-connection state ---------------------------------- */
 

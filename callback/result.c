@@ -24,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/x509_vfy.h>
+
 #include "result_impl.h"
 
 /* esa_result_new - an empty record */
@@ -36,6 +38,7 @@ struct esa_result *esa_result_new(void)
 		return NULL;
 	res->tls = ESA_TLS_REQUIRED_VERIFY;
 	res->chain.depth = -1;
+	res->chain.auth_level = -1;
 	for (m = 0; m < 2; m++) {
 		res->verdict[m].mode = (enum esa_mode)m;
 		res->verdict[m].matched = -1;
@@ -198,6 +201,20 @@ static void explain_header(const struct esa_result *res, FILE *out)
 	}
 }
 
+/* explain_profile - " (x509_strict, partial_chain)": the opt-in profiles
+ * that applied beyond a stock client's (SPEC 2), nothing when none did */
+static void explain_profile(const struct esa_result *res, FILE *out)
+{
+	const char *names[16];
+	size_t n = esa_chain_flag_names(res->chain.flags &
+					(X509_V_FLAG_X509_STRICT |
+					 X509_V_FLAG_PARTIAL_CHAIN),
+					names, 16);
+
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "%s%s", i ? ", " : "; profile: ", names[i]);
+}
+
 /* explain_chain - stage I (SPEC 2) */
 static void explain_chain(const struct esa_result *res, FILE *out)
 {
@@ -206,13 +223,21 @@ static void explain_chain(const struct esa_result *res, FILE *out)
 		return;
 	}
 	if (res->chain.ok) {
-		fputs("chain: ok (verified to a trusted CA)\n", out);
+		fputs("chain: ok (verified to a trusted CA", out);
+		explain_profile(res, out);
+		fputs(")\n", out);
 		return;
 	}
 	fputs("chain: FAILED: ", out);
 	put_safe(out, res->chain.text[0] ? res->chain.text : "unknown error");
-	if (res->chain.depth >= 0)
-		fprintf(out, " (depth %d)", res->chain.depth);
+	if (res->chain.depth >= 0 || (res->chain.flags &
+	    (X509_V_FLAG_X509_STRICT | X509_V_FLAG_PARTIAL_CHAIN))) {
+		fputs(" (", out);
+		if (res->chain.depth >= 0)
+			fprintf(out, "depth %d", res->chain.depth);
+		explain_profile(res, out);
+		fputc(')', out);
+	}
 	fputc('\n', out);
 }
 
@@ -382,10 +407,13 @@ int esa_result_explain(const esa_result *res, FILE *out)
 
 /* ---- JSON (SPEC 8.2) ----------------------------------------------------- */
 
-/* esa_result_json_chain - {"checked", "ok", "error", "depth"} */
+/* esa_result_json_chain - {"checked", "ok", "error", "depth", "flags",
+ * "auth_level"} */
 void esa_result_json_chain(const struct esa_result *res, struct esa_json *j)
 {
 	bool failed = res->chain.checked && !res->chain.ok;
+	const char *name[16];
+	size_t names;
 
 	esa_json_begin_object(j);
 	esa_json_kbool(j, "checked", res->chain.checked);
@@ -396,6 +424,16 @@ void esa_result_json_chain(const struct esa_result *res, struct esa_json *j)
 	else
 		esa_json_knull(j, "error");
 	esa_json_kint(j, "depth", res->chain.depth);
+	esa_json_key(j, "flags");	/* the X509_V_FLAG_* that applied */
+	esa_json_begin_array(j);
+	names = esa_chain_flag_names(res->chain.flags, name, 16);
+	for (size_t i = 0; i < names; i++)
+		esa_json_str(j, name[i]);
+	esa_json_end_array(j);
+	if (res->chain.checked && res->chain.auth_level >= 0)
+		esa_json_kint(j, "auth_level", res->chain.auth_level);
+	else
+		esa_json_knull(j, "auth_level");
 	esa_json_end_object(j);
 }
 

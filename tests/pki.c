@@ -90,7 +90,7 @@ static X509_NAME *name_cn(const char *cn)
 
 /* ca_make - a CA certificate for key named cn; self-signed if no issuer */
 static int ca_make(struct test_ca *ca, struct test_ca *issuer,
-		   const char *cn, enum test_keytype type)
+		   const char *cn, enum test_keytype type, bool key_usage)
 {
 	X509_NAME *name = NULL;
 	long serial;
@@ -109,8 +109,8 @@ static int ca_make(struct test_ca *ca, struct test_ca *issuer,
 					: name));
 	if (add_ext(ca->cert, NULL, NID_basic_constraints, issuer
 		    ? "critical,CA:TRUE,pathlen:0" : "critical,CA:TRUE") != 0
-	    || add_ext(ca->cert, NULL, NID_key_usage,
-		       "critical,keyCertSign,cRLSign") != 0
+	    || (key_usage && add_ext(ca->cert, NULL, NID_key_usage,
+				     "critical,keyCertSign,cRLSign") != 0)
 	    || add_ext(ca->cert, NULL, NID_subject_key_identifier,
 		       "hash") != 0)
 		goto out;
@@ -131,14 +131,21 @@ out:
 /* test_ca_root - a self-signed root CA */
 int test_ca_root(struct test_ca *ca, const char *cn, enum test_keytype type)
 {
-	return ca_make(ca, NULL, cn, type);
+	return ca_make(ca, NULL, cn, type, true);
+}
+
+/* test_ca_root_plain - a root as 'openssl req -x509' makes it: no keyUsage */
+int test_ca_root_plain(struct test_ca *ca, const char *cn,
+		       enum test_keytype type)
+{
+	return ca_make(ca, NULL, cn, type, false);
 }
 
 /* test_ca_intermediate - an intermediate CA issued by issuer */
 int test_ca_intermediate(struct test_ca *ca, struct test_ca *issuer,
 			 const char *cn, enum test_keytype type)
 {
-	return ca_make(ca, issuer, cn, type);
+	return ca_make(ca, issuer, cn, type, true);
 }
 
 /* test_ca_free - release a CA's certificate and key */

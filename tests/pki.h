@@ -105,6 +105,11 @@ EVP_PKEY *test_key_new(enum test_keytype type);
 /* A self-signed root CA "CN=cn" (CA:TRUE, keyCertSign|cRLSign), valid from
  * now-1d to now+10y. */
 int test_ca_root(struct test_ca *ca, const char *cn, enum test_keytype type);
+/* The same as 'openssl req -x509' makes it, the common private CA: CA:TRUE
+ * but no keyUsage extension (accepted by a stock client, refused under
+ * X509_V_FLAG_X509_STRICT). */
+int test_ca_root_plain(struct test_ca *ca, const char *cn,
+		       enum test_keytype type);
 /* An intermediate CA "CN=cn" issued by issuer (CA:TRUE, pathlen 0). */
 int test_ca_intermediate(struct test_ca *ca, struct test_ca *issuer,
 			 const char *cn, enum test_keytype type);

@@ -9,6 +9,7 @@
  * (res->chain.memo false) and give the verdict a fresh verification gives.
  */
 #include <criterion/criterion.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <openssl/x509.h>
@@ -75,7 +76,7 @@ static X509 *leaf(struct test_ca *ca, long not_after)
 /* check - esa_chain_check of cert alone; its result code */
 static int check(X509 *cert, long long at)
 {
-	return esa_chain_check(cfg, cert, NULL, at, res);
+	return esa_chain_check(cfg, cert, NULL, at, -1, res);
 }
 
 /* copy - the same certificate as a new object, as a second handshake
@@ -167,5 +168,135 @@ Test(chain, a_leaf_that_expires_is_not_remembered_past_its_notafter)
 	cr_expect_eq(check(a, 0), -1, "an expired leaf passed");
 	cr_expect_not(res->chain.memo);
 	cr_expect_eq(res->chain.error, X509_V_ERR_CERT_HAS_EXPIRED);
+	X509_free(a);
+}
+
+/* ---- the profile of stage I (SPEC 2, issue 11) ---------------------------
+ * By default a stock client's flags: a root made as 'openssl req -x509'
+ * makes it (no keyUsage) is a trust anchor like any other.  X509_STRICT and
+ * partial chains are opt-in, and changing them forgets what was verified. */
+
+static struct test_dir pdir;
+static struct test_ca plain, pinter;
+static char plainfile[128], interfile[128];
+static esa_config *pcfg;
+static struct esa_result *pres;
+
+static void profile_init(void)
+{
+	cr_assert_eq(test_dir_new(&pdir), 0);
+	cr_assert_eq(test_ca_root_plain(&plain, "Plain Root", TEST_KEY_EC), 0);
+	cr_assert_eq(test_ca_intermediate(&pinter, &plain, "Plain Inter",
+					  TEST_KEY_EC), 0);
+	test_dir_file(&pdir, "plain.pem", plainfile, sizeof(plainfile));
+	test_dir_file(&pdir, "inter.pem", interfile, sizeof(interfile));
+	cr_assert_eq(test_write_cert(plainfile, plain.cert), 0);
+	cr_assert_eq(test_write_cert(interfile, pinter.cert), 0);
+	pcfg = esa_config_new();
+	cr_assert_not_null(pcfg);
+	cr_assert_eq(esa_config_set_trust(pcfg, plainfile, NULL, NULL), 0);
+	pres = esa_result_new();
+	cr_assert_not_null(pres);
+}
+
+static void profile_fini(void)
+{
+	esa_result_free(pres);
+	esa_config_free(pcfg);
+	test_ca_free(&plain);
+	test_ca_free(&pinter);
+	test_dir_remove(&pdir);
+}
+
+TestSuite(profile, .init = profile_init, .fini = profile_fini, .timeout = 30);
+
+/* pcheck - cert with the intermediate as untrusted chain when with_inter */
+static int pcheck(X509 *cert, bool with_inter)
+{
+	STACK_OF(X509) *chain = sk_X509_new_null();
+	int rc;
+
+	cr_assert_not_null(chain);
+	if (with_inter)
+		cr_assert(sk_X509_push(chain, pinter.cert) > 0);
+	rc = esa_chain_check(pcfg, cert, chain, 0, -1, pres);
+	sk_X509_free(chain);
+	return rc;
+}
+
+/* has_flag - res's recorded flags name name */
+static bool has_flag(const struct esa_result *r, const char *name)
+{
+	const char *names[16];
+	size_t n = esa_chain_flag_names(r->chain.flags, names, 16);
+
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return true;
+	return false;
+}
+
+Test(profile, a_root_without_key_usage_is_accepted_by_default)
+{
+	X509 *a = leaf(&plain, 0);
+
+	cr_expect_eq(pcheck(a, false), 0, "%s", pres->chain.text);
+	cr_expect(pres->chain.ok);
+	cr_expect_not(has_flag(pres, "x509_strict"));
+	cr_expect_not(has_flag(pres, "partial_chain"));
+	cr_expect_eq(pres->chain.auth_level, esa_chain_stock_auth_level(),
+		     "security level %d, a stock client's is %d",
+		     pres->chain.auth_level, esa_chain_stock_auth_level());
+	X509_free(a);
+}
+
+Test(profile, strict_refuses_a_root_without_key_usage)
+{
+	X509 *a = leaf(&plain, 0);
+
+	cr_assert_eq(pcheck(a, false), 0, "%s", pres->chain.text);
+	cr_assert_eq(esa_config_set_chain_flags(pcfg, ESA_CHAIN_STRICT), 0);
+	cr_expect_eq(pcheck(a, false), -1, "X509_STRICT accepted a CA "
+		     "without keyUsage");
+	cr_expect_not(pres->chain.memo, "the default profile's memo answered");
+	cr_expect_eq(pres->chain.error, X509_V_ERR_CA_CERT_MISSING_KEY_USAGE,
+		     "%s", pres->chain.text);
+	cr_expect(has_flag(pres, "x509_strict"));
+	cr_assert_eq(esa_config_set_chain_flags(pcfg, 0), 0);
+	cr_expect_eq(pcheck(a, false), 0, "back to the default: %s",
+		     pres->chain.text);
+	X509_free(a);
+}
+
+Test(profile, partial_chain_makes_a_trusted_intermediate_an_anchor)
+{
+	X509 *a = leaf(&pinter, 0);
+
+	cr_assert_eq(esa_config_set_trust(pcfg, interfile, NULL, NULL), 0);
+	cr_expect_eq(pcheck(a, false), -1, "an intermediate was an anchor "
+		     "without partial chains");
+	cr_expect_eq(pres->chain.error,
+		     X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT, "%s",
+		     pres->chain.text);
+	cr_assert_eq(esa_config_set_chain_flags(pcfg, ESA_CHAIN_PARTIAL), 0);
+	cr_expect_eq(pcheck(a, false), 0, "%s", pres->chain.text);
+	cr_expect(has_flag(pres, "partial_chain"));
+	cr_assert_eq(esa_config_set_chain_flags(pcfg, 0), 0);
+	cr_assert_eq(esa_config_set_trust(pcfg, plainfile, NULL, NULL), 0);
+	cr_expect_eq(pcheck(a, true), 0, "the full chain: %s",
+		     pres->chain.text);
+	X509_free(a);
+}
+
+Test(profile, unknown_flags_are_refused_and_change_nothing)
+{
+	X509 *a = leaf(&plain, 0);
+
+	cr_expect_eq(esa_config_set_chain_flags(pcfg, 0x4u), -1);
+	cr_expect_neq(strstr(esa_config_error(pcfg), "unknown chain flags"),
+		      NULL, "%s", esa_config_error(pcfg));
+	cr_expect_eq(esa_config_set_chain_flags(NULL, 0), -1);
+	cr_expect_eq(pcheck(a, false), 0, "%s", pres->chain.text);
+	cr_expect_not(has_flag(pres, "x509_strict"));
 	X509_free(a);
 }

@@ -542,7 +542,7 @@ Test(result, json_reference_example)
 	expect_has(j, "{\"recipient_domain\":\"example.com\",\"peer\":\"192.0.2.1\","
 		      "\"via\":\"mx01.subd.emailhosted.not\",\"tls\":\"required-verify\"");
 	expect_has(j, "\"chain\":{\"checked\":true,\"ok\":true,\"error\":null,"
-		      "\"depth\":0}");
+		      "\"depth\":0,\"flags\":[],\"auth_level\":null}");
 	expect_has(j, "\"presented\":[{\"kind\":\"dns\",\"value\":\"*.emailhosted.not\","
 		      "\"usable\":true,\"problem\":null},{\"kind\":\"dns\"");
 	expect_has(j, "{\"kind\":\"cn\",\"value\":\"*.emailhosted.not\"");
@@ -594,13 +594,55 @@ Test(result, json_chain_states)
 	strcpy(res->chain.text, "certificate has expired");
 	j = to_json(res);
 	expect_has(j, "\"chain\":{\"checked\":true,\"ok\":false,"
-		      "\"error\":\"certificate has expired\",\"depth\":0}");
+		      "\"error\":\"certificate has expired\",\"depth\":0,"
+		      "\"flags\":[],\"auth_level\":null}");
 	expect_has(j, "\"decision\":\"reject\"");
 	free(j);
 	res->chain.checked = false;
 	j = to_json(res);
 	expect_has(j, "\"chain\":{\"checked\":false,\"ok\":true,\"error\":null");
 	free(j);
+	esa_result_free(res);
+}
+
+/* the flags that applied and the security level are recorded (issue 11);
+ * explain names only the opt-in profiles, so default output is unchanged */
+Test(result, chain_flags_recorded)
+{
+	struct esa_result *res = reference_example();
+	char *j, *text;
+	size_t len;
+	FILE *f;
+
+	res->chain.flags = X509_V_FLAG_TRUSTED_FIRST;
+	res->chain.auth_level = 2;
+	j = to_json(res);
+	expect_has(j, "\"depth\":0,\"flags\":[\"trusted_first\"],"
+		      "\"auth_level\":2}");
+	free(j);
+	f = open_memstream(&text, &len);
+	cr_assert_not_null(f);
+	esa_result_explain(res, f);
+	fclose(f);
+	expect_has(text, "chain: ok (verified to a trusted CA)\n");
+	free(text);
+
+	res->chain.flags |= X509_V_FLAG_X509_STRICT | X509_V_FLAG_PARTIAL_CHAIN;
+	res->chain.ok = false;
+	res->chain.depth = 1;
+	strcpy(res->chain.text, "CA cert does not include key usage extension");
+	j = to_json(res);
+	expect_has(j, "\"flags\":[\"x509_strict\",\"partial_chain\","
+		      "\"trusted_first\"]");
+	free(j);
+	f = open_memstream(&text, &len);
+	cr_assert_not_null(f);
+	esa_result_explain(res, f);
+	fclose(f);
+	expect_has(text, "chain: FAILED: CA cert does not include key usage "
+			 "extension (depth 1; profile: x509_strict, "
+			 "partial_chain)\n");
+	free(text);
 	esa_result_free(res);
 }
 
