@@ -8,9 +8,20 @@ X509_V_FLAG_X509_STRICT | X509_V_FLAG_PARTIAL_CHAIN, security level 2, CRLs
 with CRL_CHECK | CRL_CHECK_ALL, the case's time, host names with
 NO_PARTIAL_WILDCARDS), both in ../shared/conformance beside the repository.
 
-Stage I (SPEC 2): for every SERVER case, esa-check's chain verdict (the
-"chain" object of --json: ok, and the error text when it fails) must be
-stock OpenSSL's from the results file, whatever limbo expects, except:
+Stage I (SPEC 2) runs twice per SERVER case, once per profile:
+
+"stock" (esa-check's default): the chain verdict (the "chain" object of
+--json: ok, or the error text when it fails) must be what stock OpenSSL on
+this machine says, asked live as a TLS client verifies: the first error of
+  openssl verify -purpose sslserver -auth_level 2 -CAfile TRUSTED
+                 [-untrusted INTERMEDIATES] [-crl_check_all -CRLfile CRLS]
+                 [-attime TIME] PEER
+(the first, because a client's handshake stops there while openssl verify
+goes on after some errors), with no exception.
+
+"harness" (esa-check --strict --partial-chain, the flags of limbo's
+harness): the verdict must be stock OpenSSL's from the results file,
+whatever limbo expects, except:
   - STAGE1_NAME: stock failed on the host or IP name.  X509_verify_cert()
     checks the name before revocation, signatures, validity and name
     constraints and stops at the first error, so the file does not say
@@ -20,7 +31,8 @@ stock OpenSSL's from the results file, whatever limbo expects, except:
     says why.
 Each case runs as
   esa-check --json --mode verify --dns-file EMPTY --cert PEER+INTERMEDIATES
-            --cafile TRUSTED [--crl CRLS] [--at TIME] conformance.invalid
+            --cafile TRUSTED [--crl CRLS] [--at TIME] [--strict
+            --partial-chain] conformance.invalid
 (no --at when the case has no validation_time: the harness then verifies
 at the current time too, its X509_V_FLAG_NO_CHECK_TIME being set on the
 store after the context copied the store's flags, so without effect).
@@ -34,6 +46,11 @@ handshake does; key_usage: this harness version ignores it (the two cases
 that give one were evaluated, not skipped), the TLS-server purpose checks the
 leaf's keyUsage; expected_peer_name: stage II's business.
 
+Where the two profiles give different verdicts, the case must be a row of
+the table in docs/conformance.md with both verdicts as they came out, and
+every row of that table must still differ ("ok - profiles ID" / "not ok -
+profiles ..."): the table users read is the one this run checks.
+
 Stage II (SPEC 3, 4): the DNS-name cases (webpki::san::*, webpki::cn::*,
 rfc5280::san::* whose expected_peer_name is a DNS name) run as
   esa-check --json --no-chain --mode both --dns-file EMPTY --cert PEER NAME
@@ -42,7 +59,8 @@ the verdicts of STAGE2, which states ESA's behaviour per case and why it
 departs from limbo where it does.  A recipient domain that is not a valid
 host name (SPEC 3.2) makes esa-check refuse the run (exit 2): "refused".
 
-Prints "ok - chain ID", "ok - names ID" or "not ok - ...: expected X got
+Prints "ok - chain ID" (stock), "ok - strict ID" (harness), "ok - names
+ID" or "not ok - ...: expected X got
 Y" per case, then "conformance: N passed, M failed" alone on a line; exits
 1 on any failure or when the data or esa-check is missing.
 """
@@ -63,6 +81,10 @@ DUMMY_DOMAIN = "conformance.invalid"  # stage I does not look at names
 NAME_ERRORS = ("hostname mismatch", "IP address mismatch",
                "email address mismatch")
 OK = "ok"  # an expected chain verdict: "ok" or OpenSSL's error text
+STOCK_LEVEL = 2  # a stock client's security level on Debian 12
+HARNESS_FLAGS = ["--strict", "--partial-chain"]
+TABLE_ROW = re.compile(r"^\|\s*`([^`]+)`\s*\|\s*([^|]+?)\s*\|\s*([^|]+?)\s*\|")
+VERIFY_ERROR = re.compile(r"^error \d+ at \d+ depth lookup: (.*)$", re.M)
 
 # ---- stage I -------------------------------------------------------------
 
@@ -136,7 +158,8 @@ STAGE2 = {
         "dns:example.com", "dns:example.com",
         "limbo's failure is the certificate profile (RFC 5280 4.2.1.6: an "
         "empty subject needs a critical SAN), which is stage I's: "
-        "X509_STRICT rejects the chain; the DNS-ID itself matches"),
+        "--strict (X509_STRICT) rejects the chain, a stock client does not; "
+        "the DNS-ID itself matches"),
     "rfc5280::san::underscore-dns": ("refused", "refused", None),
     "webpki::cn::punycode-not-in-san": (
         "dns:xn--n3h.com", "dns:xn--n3h.com", CABF_CN),
@@ -265,36 +288,137 @@ def stage1_table_problem(case, stock):
     return None
 
 
-def stage1(case, stock, binary, tmp, empty_zone):
-    """One SERVER case: (ok, line)."""
-    cid = case["id"]
-    problem = stage1_table_problem(case, stock)
-    if problem:
-        return False, f"not ok - chain {cid}: {problem}"
-    want, note = stage1_expect(case, stock)
+def case_files(case, tmp):
+    """The case's PEM files in a new directory: {name: path}."""
     d = tempfile.mkdtemp(dir=tmp)
     files = {"cert.pem": [case["peer_certificate"]] +
              case["untrusted_intermediates"],
+             "peer.pem": [case["peer_certificate"]],
+             "inter.pem": case["untrusted_intermediates"],
              "ca.pem": case["trusted_certs"], "crl.pem": case["crls"]}
+    paths = {}
     for name, items in files.items():
-        with open(os.path.join(d, name), "w", encoding="ascii") as f:
+        paths[name] = os.path.join(d, name)
+        with open(paths[name], "w", encoding="ascii") as f:
             f.write(pem(items))
+    return paths
+
+
+def esa_chain(case, paths, binary, empty_zone, extra):
+    """esa-check's chain verdict for case: (verdict, None) or (None, why)."""
     argv = [binary, "--json", "--mode", "verify", "--dns-file", empty_zone,
-            "--cert", os.path.join(d, "cert.pem"),
-            "--cafile", os.path.join(d, "ca.pem")]
+            "--cert", paths["cert.pem"], "--cafile", paths["ca.pem"]]
     if case["crls"]:
-        argv += ["--crl", os.path.join(d, "crl.pem")]
+        argv += ["--crl", paths["crl.pem"]]
     if case["validation_time"]:
         argv += ["--at", str(unix_time(case["validation_time"]))]
-    rc, doc, err = run(argv + [DUMMY_DOMAIN])
+    rc, doc, err = run(argv + extra + [DUMMY_DOMAIN])
     if doc is None:
-        return False, f"not ok - chain {cid}: esa-check exit {rc}: {err}"
+        return None, f"esa-check exit {rc}: {err}"
     chain = doc["chain"]
-    got = OK if chain["ok"] else chain["error"]
-    if got != want:
-        return False, (f"not ok - chain {cid}: expected {want!r} got "
-                       f"{got!r}" + (f" ({note})" if note else ""))
-    return True, f"ok - chain {cid}" + (f" # {note}" if note else "")
+    if chain["auth_level"] != STOCK_LEVEL:
+        return None, (f"security level {chain['auth_level']}, a stock "
+                      f"client's is {STOCK_LEVEL}")
+    strict = "x509_strict" in chain["flags"]
+    if strict != bool(extra):
+        return None, f"flags {chain['flags']} with options {extra}"
+    return (OK if chain["ok"] else chain["error"]), None
+
+
+def openssl_verdict(case, paths):
+    """Stock OpenSSL's verdict as a TLS client's (see the file header)."""
+    argv = ["openssl", "verify", "-purpose", "sslserver", "-auth_level",
+            str(STOCK_LEVEL), "-CAfile", paths["ca.pem"]]
+    if case["untrusted_intermediates"]:
+        argv += ["-untrusted", paths["inter.pem"]]
+    if case["crls"]:
+        argv += ["-crl_check_all", "-CRLfile", paths["crl.pem"]]
+    if case["validation_time"]:
+        argv += ["-attime", str(unix_time(case["validation_time"]))]
+    p = subprocess.run(argv + [paths["peer.pem"]], capture_output=True,
+                       text=True, timeout=60)
+    m = VERIFY_ERROR.search(p.stdout + p.stderr)
+    if m:
+        return m.group(1).strip()
+    return OK if p.returncode == 0 else f"openssl verify exit {p.returncode}"
+
+
+def stage1(case, stock, binary, tmp, empty_zone):
+    """One SERVER case in both profiles: [(ok, line)], (stock verdict,
+    harness verdict)."""
+    cid = case["id"]
+    paths = case_files(case, tmp)
+    lines = []
+    want = openssl_verdict(case, paths)
+    got, why = esa_chain(case, paths, binary, empty_zone, [])
+    if why:
+        lines.append((False, f"not ok - chain {cid}: {why}"))
+    elif got != want:
+        lines.append((False, f"not ok - chain {cid}: expected {want!r} "
+                             f"(openssl verify) got {got!r}"))
+    else:
+        lines.append((True, f"ok - chain {cid}"))
+    stock_got = got
+    problem = stage1_table_problem(case, stock)
+    if problem:
+        lines.append((False, f"not ok - strict {cid}: {problem}"))
+        return lines, (stock_got, None)
+    want, note = stage1_expect(case, stock)
+    got, why = esa_chain(case, paths, binary, empty_zone, HARNESS_FLAGS)
+    if why:
+        lines.append((False, f"not ok - strict {cid}: {why}"))
+    elif got != want:
+        lines.append((False, f"not ok - strict {cid}: expected {want!r} "
+                             f"got {got!r}" + (f" ({note})" if note else "")))
+    else:
+        lines.append((True, f"ok - strict {cid}" +
+                            (f" # {note}" if note else "")))
+    return lines, (stock_got, got)
+
+
+def load_table(path):
+    """docs/conformance.md's rows: {id: (default verdict, strict verdict)}."""
+    rows = {}
+    try:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                m = TABLE_ROW.match(line)
+                if m:
+                    rows[m.group(1)] = (m.group(2), m.group(3))
+    except OSError as e:
+        raise Setup(f"cannot read {path}: {e}")
+    if not rows:
+        raise Setup(f"{path}: no table rows (| `ID` | DEFAULT | STRICT |)")
+    return rows
+
+
+def profile_lines(verdicts, table, table_name):
+    """Where the two profiles differ, checked against the documented table."""
+    lines = []
+    for cid, (plain, strict) in sorted(verdicts.items()):
+        if plain is None or strict is None:
+            continue
+        documented = table.get(cid)
+        if plain == strict:
+            if documented:
+                lines.append((False, f"not ok - profiles {cid}: in "
+                                     f"{table_name} but both give {plain!r}"))
+            continue
+        if documented is None:
+            lines.append((False, f"not ok - profiles {cid}: default "
+                                 f"{plain!r}, strict {strict!r}: not in "
+                                 f"{table_name}"))
+        elif documented != (plain, strict):
+            lines.append((False, f"not ok - profiles {cid}: {table_name} "
+                                 f"says {documented}, the run "
+                                 f"{(plain, strict)}"))
+        else:
+            lines.append((True, f"ok - profiles {cid}: default {plain!r}, "
+                                f"strict {strict!r}"))
+    for cid in sorted(set(table) - set(verdicts)):
+        lines.append((False, f"not ok - profiles {cid}: in {table_name} "
+                             "but not a SERVER case of the data"))
+    return lines
 
 
 def verdict(doc, mode):
@@ -348,12 +472,15 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bin", required=True, help="esa-check to test")
     ap.add_argument("--data", required=True, help="conformance data dir")
+    ap.add_argument("--table", required=True,
+                    help="docs/conformance.md: where the profiles differ")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     args = ap.parse_args()
     try:
         if not os.access(args.bin, os.X_OK):
             raise Setup(f"{args.bin} not built (run make)")
         cases, stock = load_data(args.data)
+        table = load_table(args.table)
     except Setup as e:
         print(f"conformance: {e}", file=sys.stderr)
         print("conformance: 0 passed, 1 failed")
@@ -368,18 +495,23 @@ def main():
         empty_zone = os.path.join(tmp, "empty.zone")
         open(empty_zone, "w", encoding="ascii").close()
         with ThreadPoolExecutor(max(1, args.jobs)) as ex:
-            jobs = [ex.submit(stage1, c, stock, args.bin, tmp, empty_zone)
-                    for c in server]
-            jobs += [ex.submit(stage2, c, args.bin, tmp, empty_zone)
+            jobs1 = [ex.submit(stage1, c, stock, args.bin, tmp, empty_zone)
+                     for c in server]
+            jobs2 = [ex.submit(stage2, c, args.bin, tmp, empty_zone)
                      for c in names]
-            lines = [j.result() for j in jobs]
+            verdicts = {}
+            for c, j in zip(server, jobs1):
+                case_lines, verdicts[c["id"]] = j.result()
+                lines += case_lines
+            lines += [j.result() for j in jobs2]
+    lines += profile_lines(verdicts, table, os.path.basename(args.table))
     seen = {c["id"] for c in names}
     for cid in sorted(set(STAGE2) - seen):
         lines.append((False, f"not ok - names {cid}: in STAGE2 but not a "
                              "DNS-name case of the data"))
     for cid in sorted((set(STAGE1_NAME) | set(STAGE1_ESA)) -
                       {c["id"] for c in server}):
-        lines.append((False, f"not ok - chain {cid}: in a stage I table but "
+        lines.append((False, f"not ok - strict {cid}: in a stage I table but "
                              "not a SERVER case of the data"))
     for _, line in lines:
         print(line)

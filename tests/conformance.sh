@@ -21,4 +21,5 @@ if [ ! -x "$PY" ]; then
 	echo "conformance: skipped: $PY is not installed"
 	exit 77
 fi
-exec "$PY" "$ROOT/tests/conformance.py" --bin "$BIN" --data "$DATA"
+exec "$PY" "$ROOT/tests/conformance.py" --bin "$BIN" --data "$DATA" \
+	--table "$ROOT/docs/conformance.md"
