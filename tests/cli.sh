@@ -245,6 +245,95 @@ run $REF --peer 192.0.2.1 --mode verify --at $((now + 86400)) example.com
 want_rc 0
 done_check "--at tomorrow: chain ok"
 
+# ---- stage I: the default profile is a stock client's (SPEC 2) -----------------
+
+# plain_fixtures - a CA as 'openssl req -x509' makes it with Debian's
+# openssl.cnf (no keyUsage), its server certificate; an intermediate of the
+# test CA and a server certificate it issued
+plain_fixtures() {
+	openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+		-nodes -keyout "$T/plainca.key" -out "$T/plainca.pem" \
+		-days 3650 -subj "/CN=plain private CA" >/dev/null 2>&1 &&
+	! openssl x509 -in "$T/plainca.pem" -noout -ext keyUsage 2>/dev/null |
+		grep -q 'Key Usage' &&
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$T/plainsrv.key" -out "$T/plainsrv.csr" \
+		-subj "/CN=mx0a.emailhosted.not" >/dev/null 2>&1 &&
+	printf 'subjectAltName=DNS:mx0a.emailhosted.not\n' >"$T/plainsrv.ext" &&
+	openssl x509 -req -in "$T/plainsrv.csr" -CA "$T/plainca.pem" \
+		-CAkey "$T/plainca.key" -CAcreateserial -days 365 \
+		-extfile "$T/plainsrv.ext" -out "$T/plainsrv.pem" >/dev/null 2>&1 &&
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$T/inter.key" -out "$T/inter.csr" \
+		-subj "/CN=esaverify test intermediate" >/dev/null 2>&1 &&
+	printf '%s\n' "basicConstraints=critical,CA:TRUE,pathlen:0" \
+		"keyUsage=critical,keyCertSign,cRLSign" >"$T/inter.ext" &&
+	openssl x509 -req -in "$T/inter.csr" -CA "$T/ca.pem" -CAkey "$T/ca.key" \
+		-CAcreateserial -days 365 -extfile "$T/inter.ext" \
+		-out "$T/inter.pem" >/dev/null 2>&1 &&
+	openssl x509 -req -in "$T/plainsrv.csr" -CA "$T/inter.pem" \
+		-CAkey "$T/inter.key" -CAcreateserial -days 365 \
+		-extfile "$T/plainsrv.ext" -out "$T/intersrv.pem" >/dev/null 2>&1
+}
+why=
+plain_fixtures || note "cannot make the plain CA fixtures with openssl"
+done_check "fixtures: a CA made by 'openssl req -x509' has no keyUsage"
+
+PLAIN="--cert $T/plainsrv.pem --dns-file $T/zone --cafile $T/plainca.pem --peer 192.0.2.1 --mode verify"
+openssl verify -purpose sslserver -CAfile "$T/plainca.pem" "$T/plainsrv.pem" \
+	>"$T/out" 2>&1
+rc=$?
+why=
+want_rc 0
+done_check "stock openssl verify accepts the CA without keyUsage"
+
+run $PLAIN example.com
+want_rc 0
+want_out "chain: ok (verified to a trusted CA)"
+want_no_out "profile"
+done_check "a CA without keyUsage: chain ok by default, as stock, exit 0"
+
+run $PLAIN --json example.com
+want_rc 0
+want_json 'j["chain"]["ok"] and "x509_strict" not in j["chain"]["flags"] and "partial_chain" not in j["chain"]["flags"]'
+want_json 'j["chain"]["auth_level"] == 2'
+done_check "--json: chain.flags without x509_strict, auth_level 2"
+
+run $PLAIN --strict example.com
+want_rc 1
+want_out "chain: FAILED: CA cert does not include key usage extension (depth 1; profile: x509_strict)"
+done_check "--strict: the CA without keyUsage is refused, exit 1"
+
+run $PLAIN --strict --json example.com
+want_rc 1
+want_json 'not j["chain"]["ok"] and j["chain"]["error"] == "CA cert does not include key usage extension" and "x509_strict" in j["chain"]["flags"]'
+want_json 'j["verify"]["pass"] and j["decision"] == "reject"'
+done_check "--strict --json: chain.flags has x509_strict, the decision rejects"
+
+run $REF --peer 192.0.2.1 --mode verify --strict example.com
+want_rc 0
+want_out "chain: ok (verified to a trusted CA; profile: x509_strict)"
+done_check "--strict: a CA with keyUsage still passes"
+
+cat "$T/intersrv.pem" "$T/inter.pem" >"$T/interchain.pem"
+run --cert "$T/intersrv.pem" --dns-file "$T/zone" --cafile "$T/inter.pem" \
+	--peer 192.0.2.1 --mode verify example.com
+want_rc 1
+want_out "chain: FAILED: unable to get issuer certificate"
+done_check "an intermediate alone in the CA file is no anchor by default"
+
+run --cert "$T/intersrv.pem" --dns-file "$T/zone" --cafile "$T/inter.pem" \
+	--peer 192.0.2.1 --mode verify --partial-chain --json example.com
+want_rc 0
+want_json 'j["chain"]["ok"] and "partial_chain" in j["chain"]["flags"]'
+done_check "--partial-chain: the intermediate in the CA file is an anchor"
+
+run --cert "$T/interchain.pem" --dns-file "$T/zone" --cafile "$T/ca.pem" \
+	--peer 192.0.2.1 --mode verify example.com
+want_rc 0
+want_out "chain: ok (verified to a trusted CA)"
+done_check "the same leaf with its intermediate, the root trusted: chain ok"
+
 # ---- SPEC 4.2 step 2: SMTP routes ------------------------------------------------
 
 run $REF --peer 192.0.2.1 --mode hosted --route mx0a.emailhosted.not \
