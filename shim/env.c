@@ -3,7 +3,8 @@
  *
  * SPEC 8.3: ESA_TLS, ESA_RECIPIENT_DOMAIN, ESA_ROUTES, ESA_CONFIG,
  * ESA_ENFORCE, ESA_LOG, ESA_NAMESERVER, ESA_DNS_FILE, ESA_CAFILE,
- * ESA_CAPATH, ESA_CRL, ESA_PORTS.  Read on first use (the first SSL_CTX,
+ * ESA_CAPATH, ESA_CRL, ESA_PORTS; and ESA_STRICT, ESA_PARTIAL_CHAIN, the
+ * opt-in profiles of stage I beyond a stock client's.  Read on first use (the first SSL_CTX,
  * client handshake or plain-text MAIL FROM), not in a constructor, so
  * programs that never use TLS pay nothing and hear nothing; only their
  * values are copied when the shim is loaded (env_copy, below).  Every bad
@@ -62,6 +63,7 @@ static const char *const env_names[] = {
 	"ESA_TLS", "ESA_RECIPIENT_DOMAIN", "ESA_ROUTES", "ESA_CONFIG",
 	"ESA_ENFORCE", "ESA_LOG", "ESA_NAMESERVER", "ESA_DNS_FILE",
 	"ESA_CAFILE", "ESA_CAPATH", "ESA_CRL", "ESA_PORTS",
+	"ESA_STRICT", "ESA_PARTIAL_CHAIN",
 };
 #define ENV_N (sizeof(env_names) / sizeof(env_names[0]))
 static char *env_copy[ENV_N];
@@ -163,6 +165,42 @@ static void read_dns(esa_config *cfg)
 		     esa_config_error(cfg));
 }
 
+/* read_switch - a yes/no variable: 1, yes, on, true or 0, no, off, false;
+ * anything else is a mistake (reported, and every verification refuses) */
+static bool read_switch(const char *var)
+{
+	static const char *const on[] = { "1", "yes", "on", "true" };
+	static const char *const off[] = { "0", "no", "off", "false" };
+	const char *v = env(var);
+
+	if (v == NULL)
+		return false;
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(v, on[i]) == 0)
+			return true;
+		if (strcasecmp(v, off[i]) == 0)
+			return false;
+	}
+	fail(var, "expected 1 or 0 (yes/no, on/off, true/false)");
+	return false;
+}
+
+/* read_chain - ESA_STRICT (X509_STRICT), ESA_PARTIAL_CHAIN: the stricter
+ * and the looser profile of stage I, both off as in a stock client; on,
+ * they apply to every handshake the shim enforces (against its own store or
+ * the program's) and to observe mode's second verification */
+static void read_chain(esa_config *cfg)
+{
+	unsigned flags = 0;
+
+	if (read_switch("ESA_STRICT"))
+		flags |= ESA_CHAIN_STRICT;
+	if (read_switch("ESA_PARTIAL_CHAIN"))
+		flags |= ESA_CHAIN_PARTIAL;
+	if (esa_config_set_chain_flags(cfg, flags) < 0)
+		fail("ESA_STRICT", esa_config_error(cfg));
+}
+
 /* read_trust - ESA_CAFILE, ESA_CAPATH, ESA_CRL; the store is loaded now */
 static void read_trust(esa_config *cfg)
 {
@@ -190,6 +228,7 @@ static void read_library(esa_config *cfg)
 	if ((v = env("ESA_TLS")) && esa_config_set_tls(cfg, v) < 0)
 		fail("ESA_TLS", esa_config_error(cfg));
 	read_dns(cfg);
+	read_chain(cfg);
 	read_trust(cfg);
 	if ((v = env("ESA_ROUTES")) != NULL) {
 		if (conf.recipient[0] == '\0')

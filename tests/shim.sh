@@ -72,8 +72,8 @@ mkdir -p "$T/home"
 # ---- servers ---------------------------------------------------------------
 
 NET=127.$((RANDOM % 200 + 20)).$((RANDOM % 250 + 1))
-REF=$NET.2 DOM=$NET.3 BAD=$NET.4 PLAIN=$NET.5
-export REF DOM BAD PLAIN
+REF=$NET.2 DOM=$NET.3 BAD=$NET.4 PLAIN=$NET.5 KU=$NET.7
+export REF DOM BAD PLAIN KU
 
 srv_ca
 srv_cert ref '*.emailhosted.not' 'DNS:*.emailhosted.not' DNS:emailhosted.not
@@ -82,6 +82,19 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 	-keyout "$SRV_DIR/bad.key" -out "$SRV_DIR/bad.pem" -days 1 \
 	-subj /CN=mx.example.com -addext subjectAltName=DNS:example.com 2>/dev/null
 CA=$SRV_DIR/ca.pem
+# a private CA as plain 'openssl req -x509' makes it (Debian's openssl.cnf:
+# CA:TRUE, no keyUsage) and its server certificate for example.com: every
+# stock client accepts it (SPEC 2), X509_STRICT does not
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	-keyout "$SRV_DIR/kuca.key" -out "$SRV_DIR/kuca.pem" -days 2 \
+	-subj "/CN=plain private CA" 2>/dev/null
+printf 'subjectAltName=DNS:example.com,DNS:mx.example.com\n' >"$SRV_DIR/ku.ext"
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	-keyout "$SRV_DIR/ku.key" -out "$SRV_DIR/ku.csr" -subj /CN=mx.example.com 2>/dev/null &&
+openssl x509 -req -in "$SRV_DIR/ku.csr" -CA "$SRV_DIR/kuca.pem" \
+	-CAkey "$SRV_DIR/kuca.key" -CAcreateserial -days 1 \
+	-extfile "$SRV_DIR/ku.ext" -out "$SRV_DIR/ku.pem" 2>/dev/null
+KUCA=$SRV_DIR/kuca.pem
 
 DNSP=$(srv_port)
 srv_unbound "$DNSP" \
@@ -102,8 +115,10 @@ smtp() {
 	mkdir -p "$SRV_DIR/mail-$2/tmp" "$SRV_DIR/mail-$2/new" "$SRV_DIR/mail-$2/cur"
 }
 PREF=$(srv_port) PDOM=$(srv_port) PBAD=$(srv_port) PPORT=$(srv_port)
-export PREF PDOM PBAD PPORT
+PKU=$(srv_port)
+export PREF PDOM PBAD PPORT PKU
 smtp "$REF" "$PREF" ref
+smtp "$KU" "$PKU" ku
 smtp "$DOM" "$PDOM" dom
 smtp "$BAD" "$PBAD" bad
 smtp "$PLAIN" 2525 - --no-starttls
@@ -145,7 +160,7 @@ plainrun() {
 # mails_before - remember how many messages each mailbox holds
 mails_before() {
 	local p
-	for p in "$PREF" "$PDOM" "$PBAD" 2525 "$PPORT"; do
+	for p in "$PREF" "$PDOM" "$PBAD" 2525 "$PPORT" "$PKU"; do
 		eval "m_$p=\$(ls \"\$SRV_DIR/mail-$p/new\" | wc -l)"
 	done
 }
@@ -775,6 +790,80 @@ grep -qE 'handshake ok verify=[1-9]' "$T/out" || note "verify result not kept: $
 want_line accept preferred-verify "$BAD" "$PBAD" esa
 check "preferred-verify (4): handshake accepted, SSL_get_verify_result keeps the failure (SPEC 5)"
 
+# ---- 7a. stage I is a stock client's: a CA without keyUsage (SPEC 2) ---------
+
+openssl x509 -in "$KUCA" -noout -ext keyUsage 2>/dev/null | grep -q 'Key Usage' &&
+	note "the plain CA has a keyUsage extension"
+openssl verify -purpose sslserver -CAfile "$KUCA" "$SRV_DIR/ku.pem" >/dev/null 2>&1 ||
+	note "stock openssl verify refuses the plain CA's certificate"
+check "fixture: a CA without keyUsage, its certificate accepted by openssl verify"
+
+# $T/bin/ku NAME ADDR PORT - one client delivering one message; the ones
+# that verify on their own are given the plain CA as their trust store
+cat >"$T/bin/ku" <<SH
+#!/bin/sh
+a=\$2 p=\$3
+send="--mail-from a@client.test --mail-rcpt c@example.com -T $T/msg"
+sw="--server \$a --port \$p --to c@example.com --from a@client.test --helo client.test"
+case \$1 in
+s_client) exec "$S_CLIENT" "\$a" "\$p" ;;
+s_client-verify) exec "$S_CLIENT" "\$a" "\$p" -verify_return_error -CAfile "$KUCA" ;;
+curl-k) exec curl --ssl-reqd -sS -k \$send "smtp://\$a:\$p" ;;
+curl-cacert) exec curl --ssl-reqd -sS --cacert "$KUCA" \\
+	--resolve "mx.example.com:\$p:\$a" \$send "smtp://mx.example.com:\$p" ;;
+swaks) exec swaks --tls \$sw ;;
+swaks-verify) exec swaks --tls --tls-verify --tls-ca-path "$KUCA" \$sw ;;
+python-none) exec "$PYSMTP" "\$a" "\$p" tls-none example.com ;;
+python-verify) exec "$PYSMTP" "\$a" "\$p" tls mx.example.com "$KUCA" ;;
+s-nail) exec "$SNAIL" "\$a" "\$p" ;;
+esa_client) exec "$CLIENT" --verify --cafile "$KUCA" --host mx.example.com --mail "\$a" "\$p" ;;
+esac
+exit 99
+SH
+chmod +x "$T/bin/ku"
+KU_CLIENTS="s_client s_client-verify curl-k curl-cacert swaks swaks-verify python-none python-verify s-nail esa_client"
+
+for c in $KU_CLIENTS; do
+	plainrun "$T/bin/ku" "$c" "$KU" "$PKU"
+	[ "$rc0" -eq 0 ] || note "without the shim: exit $rc0"
+	shimrun ESA_TLS=6 ESA_CAFILE="$KUCA" -- "$T/bin/ku" "$c" "$KU" "$PKU"
+	want_rc 0
+	want_delivered "$PKU"
+	want_line accept required-verify-hosted "$KU" "$PKU" esa
+	want_log "h[0]['chain']['ok'] and 'x509_strict' not in h[0]['chain']['flags'] \
+and h[0]['chain']['auth_level'] is not None and h[0]['verify']['pass'] and h[0]['hosted']['pass']"
+	check "$c: CA without keyUsage, as stock without the shim: accepted under Verify Hosted, delivered"
+
+	shimrun ESA_TLS=6 ESA_CAFILE="$KUCA" ESA_STRICT=1 -- "$T/bin/ku" "$c" "$KU" "$PKU"
+	want_fail
+	want_sane
+	want_not_delivered "$PKU"
+	want_line reject required-verify-hosted "$KU" "$PKU" esa
+	want_log "not h[0]['chain']['ok'] and h[0]['chain']['error'] == 'CA cert does not include key usage extension' \
+and 'x509_strict' in h[0]['chain']['flags']"
+	check "$c: the same CA with ESA_STRICT=1: refused (no keyUsage), not delivered"
+done
+
+shimrun ESA_TLS=6 ESA_CAFILE="$KUCA" ESA_ENFORCE=observe ESA_STRICT=yes -- "$T/bin/ku" curl-k "$KU" "$PKU"
+want_rc 0
+want_delivered "$PKU"
+want_line reject required-verify-hosted "$KU" "$PKU" observe
+want_log "h[0]['chain']['error'] == 'CA cert does not include key usage extension' and 'x509_strict' in h[0]['chain']['flags']"
+check "observe with ESA_STRICT=yes: delivered as the program decides, log says strict ESA would refuse"
+
+shimrun ESA_TLS=6 ESA_CAFILE="$SRV_DIR/dom.pem" ESA_PARTIAL_CHAIN=0 -- "$CLIENT" --mail "$DOM" "$PDOM"
+want_fail
+want_not_delivered "$PDOM"
+want_log "h[0]['chain']['error'] == 'unable to get local issuer certificate' and 'partial_chain' not in h[0]['chain']['flags']"
+check "the server's own certificate as ESA_CAFILE: no anchor by default (stock), refused"
+
+shimrun ESA_TLS=6 ESA_CAFILE="$SRV_DIR/dom.pem" ESA_PARTIAL_CHAIN=1 -- "$CLIENT" --mail "$DOM" "$PDOM"
+want_rc 0
+want_delivered "$PDOM"
+want_line accept required-verify-hosted "$DOM" "$PDOM" esa
+want_log "h[0]['chain']['ok'] and 'partial_chain' in h[0]['chain']['flags']"
+check "ESA_PARTIAL_CHAIN=1: the pinned server certificate is an anchor, delivered"
+
 # ---- 8. plain text on SMTP ports (SPEC 5) ------------------------------------
 
 for tls in required required-verify required-verify-hosted; do
@@ -875,7 +964,7 @@ want_rc 1
 [ "$(grep -c '^{' "$T/err")" -eq 4 ] || note "not 4 log lines"
 check "ESA_TLS=bogus with 4 threads: reported once, 4 refusals logged"
 
-for bad in ESA_ENFORCE=maybe ESA_PORTS=25,smtp ESA_NAMESERVER=nowhere ESA_DNS_FILE=/nonexistent \
+for bad in ESA_ENFORCE=maybe ESA_STRICT=maybe ESA_PARTIAL_CHAIN=2 ESA_PORTS=25,smtp ESA_NAMESERVER=nowhere ESA_DNS_FILE=/nonexistent \
 	ESA_CAFILE=/nonexistent ESA_CONFIG=/nonexistent ESA_ROUTES=bad..route \
 	ESA_RECIPIENT_DOMAIN=bad..domain ESA_LOG=/nonexistent/dir/log; do
 	shimrun ESA_TLS=preferred "$bad" -- "$CLIENT" "$DOM" "$PDOM"
