@@ -53,6 +53,7 @@ struct opts {
 	const char **routes;	/* every --route, in order */
 	size_t nroutes;
 	bool no_chain, json;
+	unsigned chain_flags;	/* ESA_CHAIN_*: --strict, --partial-chain */
 	long long at;		/* 0: now */
 	int port;
 	long long timeout;	/* --timeout seconds, 0: not given */
@@ -77,7 +78,8 @@ struct run {
 enum {
 	OPT_MODE = 256, OPT_CERT, OPT_PEER, OPT_DNS_FILE, OPT_NAMESERVER,
 	OPT_ROUTE, OPT_VIA, OPT_CONFIG, OPT_CAFILE, OPT_CAPATH, OPT_CRL,
-	OPT_NO_CHAIN, OPT_AT, OPT_PORT, OPT_JSON, OPT_TIMEOUT,
+	OPT_NO_CHAIN, OPT_AT, OPT_PORT, OPT_JSON, OPT_TIMEOUT, OPT_STRICT,
+	OPT_PARTIAL_CHAIN,
 };
 
 static const struct option long_opts[] = {
@@ -93,6 +95,8 @@ static const struct option long_opts[] = {
 	{ "capath", required_argument, NULL, OPT_CAPATH },
 	{ "crl", required_argument, NULL, OPT_CRL },
 	{ "no-chain", no_argument, NULL, OPT_NO_CHAIN },
+	{ "strict", no_argument, NULL, OPT_STRICT },
+	{ "partial-chain", no_argument, NULL, OPT_PARTIAL_CHAIN },
 	{ "at", required_argument, NULL, OPT_AT },
 	{ "port", required_argument, NULL, OPT_PORT },
 	{ "json", no_argument, NULL, OPT_JSON },
@@ -116,6 +120,9 @@ static void usage(FILE *out)
 	      "  --config FILE      destinations and routes file\n"
 	      "  --cafile FILE, --capath DIR, --crl FILE   trust store (default: system)\n"
 	      "  --no-chain         skip certificate chain validation (identity only)\n"
+	      "  --strict           chain: X509_STRICT, RFC 5280's profile (default: as\n"
+	      "                     a stock OpenSSL client, without it)\n"
+	      "  --partial-chain    chain: any certificate of the trust store is an anchor\n"
 	      "  --at UNIX-TIME     verification time for the chain\n"
 	      "  --port N           live mode: SMTP port (default 25)\n"
 	      "  --timeout SECONDS  live mode: limit of each network step (default 10);\n"
@@ -243,6 +250,8 @@ static int parse_option(struct run *r, int c, const char *arg)
 	case OPT_CAPATH: o->capath = arg; break;
 	case OPT_CRL: o->crl = arg; break;
 	case OPT_NO_CHAIN: o->no_chain = true; break;
+	case OPT_STRICT: o->chain_flags |= ESA_CHAIN_STRICT; break;
+	case OPT_PARTIAL_CHAIN: o->chain_flags |= ESA_CHAIN_PARTIAL; break;
 	case OPT_JSON: o->json = true; break;
 	default: return parse_value(r, c, arg);
 	}
@@ -355,6 +364,7 @@ static int build_config(struct run *r)
 	    (o->dns_file && esa_config_set_dns_file(r->cfg, o->dns_file) != 0) ||
 	    (o->nameserver &&
 	     esa_config_set_nameserver(r->cfg, o->nameserver) != 0) ||
+	    esa_config_set_chain_flags(r->cfg, o->chain_flags) != 0 ||
 	    ((o->cafile || o->capath || o->crl) &&
 	     esa_config_set_trust(r->cfg, o->cafile, o->capath, o->crl) != 0) ||
 	    (o->timeout > 0 &&
@@ -471,7 +481,7 @@ static int check(struct run *r)
 		return -1;
 	}
 	if (!r->o.no_chain)
-		esa_chain_check(r->cfg, r->leaf, r->chain, r->o.at, r->res);
+		esa_chain_check(r->cfg, r->leaf, r->chain, r->o.at, -1, r->res);
 	target(r, &t);
 	/* -1 is an allocation failure: the verdicts then fail (exit 1) */
 	esa_identity_check_modes(r->res, r->leaf, &t, r->resolver,

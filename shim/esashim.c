@@ -210,6 +210,9 @@ static void arm(SSL *ssl, struct esa_conn *c, struct shim_ssl *st)
 
 	if (!(mode & SSL_VERIFY_PEER))
 		use_store(ssl, c, st);
+	if (esa_chain_profile_flags(c->cfg) != 0)  /* ESA_STRICT, ... */
+		X509_VERIFY_PARAM_set_flags(SSL_get0_param(ssl),
+					    esa_chain_profile_flags(c->cfg));
 	real_set_verify(ssl, mode | SSL_VERIFY_PEER, shim_verify_cb);
 	st->armed = true;
 }
