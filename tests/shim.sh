@@ -1110,6 +1110,26 @@ if have curl; then
 	want_delivered "$PREF"
 	want_line reject required-verify-hosted "$REF" "$PREF" observe
 	check "esa-run --observe: curl delivers, the log has ESA's verdict"
+
+	for strict in "" --strict; do
+		: >"$T/log"
+		mails_before
+		env ESA_NAMESERVER="127.0.0.1:$DNSP" timeout 30 "$ESA_RUN" --shim "$SHIM" -q $strict --tls 6 \
+			--to example.com --cafile "$KUCA" --log "$T/log" -- "$T/bin/ku" curl-k "$KU" "$PKU" \
+			>"$T/out" 2>"$T/err"
+		rc=$?
+		if [ -z "$strict" ]; then
+			want_rc 0
+			want_delivered "$PKU"
+			want_line accept required-verify-hosted "$KU" "$PKU" esa
+		else
+			want_rc 60
+			want_not_delivered "$PKU"
+			want_log "h[0]['chain']['error'] == 'CA cert does not include key usage extension'"
+		fi
+		if [ -z "$strict" ]; then verdict="accepted, delivered"; else verdict="refused"; fi
+		check "esa-run ${strict:-(default)}: the CA without keyUsage $verdict"
+	done
 fi
 
 cc -static -o "$T/static" -x c - <<<'int main(void) { return 0; }' 2>/dev/null
