@@ -37,7 +37,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 
 #include <openssl/err.h>
@@ -168,7 +167,7 @@ static const char *route_domain(const esa_config *cfg, const char *host)
 {
 	for (size_t i = 0; i < cfg->nroutes; i++)
 		for (size_t k = 0; k < cfg->routes[i].n; k++)
-			if (strcasecmp(cfg->routes[i].routes[k].host, host) == 0)
+			if (esa_ascii_streq(cfg->routes[i].routes[k].host, host))
 				return cfg->routes[i].domain;
 	return NULL;
 }
@@ -198,18 +197,6 @@ static void peer_from_fd(SSL *ssl, struct esa_conn *c)
 		}
 		c->have_peer = true;
 	}
-}
-
-/* same_name - two DNS names equal, ignoring case and one trailing dot */
-static bool same_name(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b);
-
-	if (la > 0 && a[la - 1] == '.')
-		la--;
-	if (lb > 0 && b[lb - 1] == '.')
-		lb--;
-	return la == lb && strncasecmp(a, b, la) == 0;
 }
 
 /* route_domain_ip - the domain with an IP-literal route to the peer, the
@@ -273,8 +260,8 @@ static bool from_mx(const struct esa_peer_facts *p, struct esa_choice *ch)
 		if (l[i].domain[0] == '\0')
 			continue;
 		for (k = 0; k < n; k++)
-			if (same_name(all[k].domain, l[i].domain) &&
-			    same_name(all[k].via, l[i].host))
+			if (esa_name_eq(all[k].domain, l[i].domain) &&
+			    esa_name_eq(all[k].via, l[i].host))
 				break;
 		if (k < n)
 			continue;
@@ -285,11 +272,11 @@ static bool from_mx(const struct esa_peer_facts *p, struct esa_choice *ch)
 	if (n == 0)
 		return false;
 	for (k = 0; p->name != NULL && k < n; k++)	/* the domain asked for */
-		if (same_name(all[k].domain, p->name))
+		if (esa_name_eq(all[k].domain, p->name))
 			ch->cands[keep++] = all[k];
 	by_domain = keep;
 	for (k = 0; p->name != NULL && by_domain == 0 && k < n; k++)
-		if (same_name(all[k].via, p->name))	/* else its MX host */
+		if (esa_name_eq(all[k].via, p->name))	/* else its MX host */
 			ch->cands[keep++] = all[k];
 	if (keep == 0) {	/* cannot tell: all of them */
 		memcpy(ch->cands, all, n * sizeof(all[0]));

@@ -67,28 +67,6 @@ static const char *const source_names[] = {
 #define TLS_EXPECTED "expected no, preferred, required, preferred-verify, " \
 	"required-verify, required-verify-hosted or 1-6"
 
-/* ascii_caseeq - s[0..n) equals the NUL-terminated word, ASCII case folded
- * (strcasecmp follows the host program's locale; names here are ASCII) */
-static bool ascii_caseeq(const char *s, size_t n, const char *word)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		unsigned char a = (unsigned char)s[i];
-		unsigned char b = (unsigned char)word[i];
-
-		if (b == '\0')
-			return false;
-		if (a >= 'A' && a <= 'Z')
-			a = (unsigned char)(a - 'A' + 'a');
-		if (b >= 'A' && b <= 'Z')
-			b = (unsigned char)(b - 'A' + 'a');
-		if (a != b)
-			return false;
-	}
-	return word[n] == '\0';
-}
-
 /* ---- names ------------------------------------------------------------- */
 
 /* esa_tls_name - the destconfig name of a setting (SPEC 5) */
@@ -130,7 +108,7 @@ int esa_tls_parse(const char *text, enum esa_tls *out)
 		return 0;
 	}
 	for (t = ESA_TLS_NO; t <= ESA_TLS_REQUIRED_VERIFY_HOSTED; t++) {
-		if (ascii_caseeq(text, strlen(text), tls_names[t])) {
+		if (esa_ascii_eq_word(text, strlen(text), tls_names[t])) {
 			if (out != NULL)
 				*out = (enum esa_tls)t;
 			return 0;
@@ -438,7 +416,7 @@ static const char *route_option(const char *s, size_t n, int *pri)
 	unsigned long v;
 	int rc;
 
-	if (n < 4 || !ascii_caseeq(s, 3, "pri") || s[3] != '=')
+	if (n < 4 || !esa_ascii_eq_word(s, 3, "pri") || s[3] != '=')
 		return "unknown option (expected /pri=N)";
 	rc = parse_num(s + 4, n - 4, 65535, &v);
 	if (rc == -1)
@@ -981,9 +959,9 @@ static int parse_section(struct stage *st, const char *s, size_t n)
 	name = s + 1;
 	nlen = n - 2;
 	trim(&name, &nlen);
-	if (ascii_caseeq(name, nlen, "destinations"))
+	if (esa_ascii_eq_word(name, nlen, "destinations"))
 		st->sec = SEC_DEST;
-	else if (ascii_caseeq(name, nlen, "routes"))
+	else if (esa_ascii_eq_word(name, nlen, "routes"))
 		st->sec = SEC_ROUTES;
 	else
 		return fail(st, "unknown section '%s' (expected [destinations] "
@@ -1021,7 +999,7 @@ static int dest_key(struct stage *st, const char *s, size_t n, char *key,
 	size_t off = 0;
 
 	quote(q, sizeof(q), s, n);
-	if (ascii_caseeq(s, n, "default")) {
+	if (esa_ascii_eq_word(s, n, "default")) {
 		esa_strlcpy(key, "default", keysz);
 		return 0;
 	}
@@ -1062,7 +1040,7 @@ static int dest_options(struct stage *st, const char *s, size_t n,
 		if (s == end || *s != '=' || klen == 0)
 			return fail(st, "bad option '%s' (expected "
 				    "tls=SETTING)", q);
-		if (!ascii_caseeq(k, klen, "tls"))
+		if (!esa_ascii_eq_word(k, klen, "tls"))
 			return fail(st, "unknown option '%s' (expected "
 				    "tls)", q);
 		if (have)
@@ -1137,7 +1115,7 @@ static int parse_routes(struct stage *st, const char *s, size_t n)
 	memset(&e, 0, sizeof(e));
 	split_first(s, n, &wlen, &rest, &restlen);
 	quote(q, sizeof(q), s, wlen);
-	if (s[0] == '.' || ascii_caseeq(s, wlen, "default"))
+	if (s[0] == '.' || esa_ascii_eq_word(s, wlen, "default"))
 		return fail(st, "routes need an exact domain, not '%s'", q);
 	if (normalize_n(s, wlen, e.domain, sizeof(e.domain), why,
 			sizeof(why)) != 0)

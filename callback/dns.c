@@ -45,7 +45,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -179,7 +178,7 @@ int esa_dns_canon(const char *in, char *out, size_t outsz, const char **why)
 		} else {
 			return *why = "invalid character in name", -1;
 		}
-		out[i] = (char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
+		out[i] = esa_ascii_lower((char)c);
 	}
 	if (len > 0 && label == 0)
 		return *why = "empty label", -1;
@@ -974,7 +973,7 @@ static bool chain_has(const struct chain *ch, const char *owner)
 	size_t i;
 
 	for (i = 0; i < ch->n; i++)
-		if (strcasecmp(ch->name[i], owner) == 0)
+		if (esa_ascii_streq(ch->name[i], owner))
 			return true;
 	return false;
 }
@@ -991,7 +990,7 @@ static int chain_next(ns_msg *msg, struct chain *ch, const char **why)
 		if (ns_parserr(msg, ns_s_an, i, &rr) < 0)
 			return *why = "unparseable answer record", -1;
 		if (ns_rr_type(rr) != ns_t_cname || ns_rr_class(rr) != ns_c_in ||
-		    strcasecmp(ns_rr_name(rr), ch->name[ch->n - 1]) != 0)
+		    !esa_ascii_streq(ns_rr_name(rr), ch->name[ch->n - 1]))
 			continue;
 		if (ch->n >= ch->limit)
 			return *why = "CNAME chain longer than 8", -1;
@@ -1093,7 +1092,7 @@ static bool ans_matches(ns_msg *msg, const struct lr_ctx *c)
 	    ns_parserr(msg, ns_s_qd, 0, &q) < 0)
 		return false;
 	return ns_rr_type(q) == c->type && ns_rr_class(q) == ns_c_in &&
-	       strcasecmp(ns_rr_name(q), c->name) == 0;
+	       esa_ascii_streq(ns_rr_name(q), c->name);
 }
 
 /* rcode_final - the status for an RCODE that ends the reading (anything

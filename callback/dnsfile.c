@@ -35,7 +35,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 
 #include "dns_impl.h"
@@ -184,7 +183,7 @@ static int zp_directive(struct zparse *p, char **tok, size_t nt)
 {
 	char name[ESA_NAME_MAX], b[48];
 
-	if (strcasecmp(tok[0], "$ORIGIN") == 0) {
+	if (esa_ascii_streq(tok[0], "$ORIGIN")) {
 		if (nt != 2)
 			return zp_error(p, "$ORIGIN takes one name");
 		if (zp_name(p, tok[1], "$ORIGIN", name) != 0)
@@ -192,7 +191,7 @@ static int zp_directive(struct zparse *p, char **tok, size_t nt)
 		memcpy(p->origin, name, sizeof name);
 		return 0;
 	}
-	if (strcasecmp(tok[0], "$TTL") == 0) {
+	if (esa_ascii_streq(tok[0], "$TTL")) {
 		if (nt != 2)
 			return zp_error(p, "$TTL takes one TTL");
 		if (zp_ttl(p, tok[1], &p->dollar_ttl) != 0)
@@ -200,7 +199,7 @@ static int zp_directive(struct zparse *p, char **tok, size_t nt)
 		p->have_dollar_ttl = true;
 		return 0;
 	}
-	if (strcasecmp(tok[0], "$INCLUDE") == 0)
+	if (esa_ascii_streq(tok[0], "$INCLUDE"))
 		return zp_error(p, "$INCLUDE is not supported");
 	return zp_error(p, "unknown directive '%s'", shown(tok[0], b));
 }
@@ -215,7 +214,7 @@ static uint16_t zp_type(const char *tok)
 	size_t i;
 
 	for (i = 0; i < sizeof types / sizeof types[0]; i++)
-		if (strcasecmp(tok, types[i].name) == 0)
+		if (esa_ascii_streq(tok, types[i].name))
 			return types[i].type;
 	return 0;
 }
@@ -241,14 +240,14 @@ static int zp_ttl_class(struct zparse *p, char **tok, size_t nt, size_t *i,
 			*have_ttl = true;
 			continue;
 		}
-		if (strcasecmp(t, "IN") == 0) {
+		if (esa_ascii_streq(t, "IN")) {
 			if (have_class)
 				return zp_error(p, "two classes");
 			have_class = true;
 			continue;
 		}
 		for (k = 0; k < sizeof other / sizeof other[0]; k++)
-			if (strcasecmp(t, other[k]) == 0)
+			if (esa_ascii_streq(t, other[k]))
 				return zp_error(p, "unsupported class '%s' "
 						"(only IN)", shown(t, b));
 		break;

@@ -14,7 +14,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 
 #include <openssl/x509.h>
@@ -278,7 +277,7 @@ static int route_step(struct esa_result *res, struct esa_verdict *v,
 	const char *why;
 	int fc, idx;
 
-	if (t->via[0] != '\0' && strcasecmp(t->via, host) == 0)
+	if (t->via[0] != '\0' && esa_ascii_streq(t->via, host))
 		return record(v, &res->ids, src, host, kind,
 			      "the route connected through");
 	if ((why = esa_reference_problem(host, strlen(host))) != NULL)

@@ -32,7 +32,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "internal.h"
 
@@ -118,7 +117,7 @@ static const char *alabel_problem(const char *name, size_t len)
 		n = dot ? (size_t)(dot - (name + pos)) : len - pos;
 		/* RFC 5890 2.3.2.1: an A-label is "xn--" and Punycode */
 		if (n >= 4 && n < sizeof(label) &&
-		    strncasecmp(name + pos, "xn--", 4) == 0) {
+		    esa_ascii_eq(name + pos, 4, "xn--", 4)) {
 			memcpy(label, name + pos, n);
 			label[n] = '\0';
 			rc = idn2_to_unicode_8z8z(label, &u, 0);
@@ -139,17 +138,6 @@ static bool is_ascii(const char *s)
 		if ((unsigned char)*s >= 0x80)
 			return false;
 	return true;
-}
-
-/* copy_lower - len octets of src into out, ASCII lower case, terminated */
-static void copy_lower(char *out, const char *src, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		out[i] = (src[i] >= 'A' && src[i] <= 'Z') ?
-			 (char)(src[i] - 'A' + 'a') : src[i];
-	out[len] = '\0';
 }
 
 /* esa_domain_normalize - a user-given domain as a valid A-label reference */
@@ -193,13 +181,11 @@ int esa_domain_normalize(const char *in, char *out, size_t outsz,
 		goto out;
 	}
 	/* SPEC 3.1: one trailing dot dropped, ASCII lower case */
-	if (src[len - 1] == '.')
-		len--;
-	if (len >= outsz) {
+	if (!esa_name_canon(src, len, out, outsz)) {
 		fail(in, "longer than the output buffer", why, whysz);
 		goto out;
 	}
-	copy_lower(out, src, len);
+	len = strlen(out);
 	problem = alabel_problem(out, len);
 	if (problem != NULL) {
 		out[0] = '\0';

@@ -21,30 +21,9 @@
 #define ESA_NAME_MAX 256	/* a DNS name, text form, with its NUL */
 #define ESA_ERR_MAX 512		/* an error or reason string */
 
-/* ---- match.c: SPEC 3 ----------------------------------------------------- */
+/* ---- match.c: SPEC 3 and the name primitive (match.h) ------------------ */
 
-enum esa_match {
-	ESA_MATCH_NO = 0,	/* both well formed, not the same name */
-	ESA_MATCH_YES = 1,
-	ESA_MATCH_BAD_PRESENTED = 2,	/* p can never match (SPEC 3.3, 3.5-3.7) */
-	ESA_MATCH_BAD_REFERENCE = 3,	/* r is not a valid hostname (SPEC 3.2) */
-};
-
-/* esa_match - does presented identifier p match reference identifier r?
- * Length-counted: p may hold NUL octets (which make it unusable). r is an
- * A-label name (already converted by esa_domain_normalize). No allocation. */
-enum esa_match esa_match(const char *p, size_t plen, const char *r, size_t rlen);
-/* The same without the checks, for p and r already known usable
- * (esa_presented_problem and esa_reference_problem NULL): YES or NO.
- * The identity walk checks r once and each p once, not once per pair. */
-enum esa_match esa_match_valid(const char *p, size_t plen, const char *r,
-			       size_t rlen);
-/* Why p can never match anything, or NULL if it is a usable identifier. */
-const char *esa_presented_problem(const char *p, size_t plen);
-/* Why r is not a usable reference identifier, or NULL. */
-const char *esa_reference_problem(const char *r, size_t rlen);
-/* Does text look like an IPv4 or IPv6 address (SPEC 3.7)? */
-bool esa_looks_like_ip(const char *p, size_t plen);
+#include "match.h"
 
 /* ---- idn.c --------------------------------------------------------------- */
 

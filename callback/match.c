@@ -13,6 +13,10 @@
  *   esa_reference_problem(r, rlen)  why r is not a valid hostname, or NULL
  *   esa_looks_like_ip(p, plen)      does p look like an IPv4/IPv6 address
  *
+ * and the name primitive the other modules compare and canonicalise names
+ * with (match.h): esa_ascii_eq, esa_ascii_eq_word, esa_name_eq,
+ * esa_name_canon.
+ *
  * The reason strings are static and short; callers print them after a name.
  * The reference is checked before the presented identifier, so a bad
  * reference gives BAD_REFERENCE whatever p is: it is a fault of the
@@ -49,15 +53,15 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "internal.h"
+#include "match.h"
 
 #define NAME_MAX_OCTETS 253	/* RFC 1035 2.3.4, text form without the root dot */
 #define LABEL_MAX_OCTETS 63	/* RFC 1035 2.3.4 */
 
-/* lower - ASCII lower case, independent of the locale */
+/* lower - ASCII lower case of an octet, independent of the locale */
 static unsigned char lower(unsigned char c)
 {
-	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c - 'A' + 'a') : c;
+	return (unsigned char)esa_ascii_lower((char)c);
 }
 
 /* is_digit, is_xdigit, is_ldh - ASCII classes, independent of the locale */
@@ -101,8 +105,8 @@ static bool all_ascii(const char *s, size_t len)
 	return true;
 }
 
-/* same_ci - equal length and equal octets, ASCII case-insensitively */
-static bool same_ci(const char *a, size_t alen, const char *b, size_t blen)
+/* esa_ascii_eq - equal length and equal octets, ASCII case-insensitively */
+bool esa_ascii_eq(const char *a, size_t alen, const char *b, size_t blen)
 {
 	size_t i;
 
@@ -111,6 +115,42 @@ static bool same_ci(const char *a, size_t alen, const char *b, size_t blen)
 	for (i = 0; i < alen; i++)
 		if (lower((unsigned char)a[i]) != lower((unsigned char)b[i]))
 			return false;
+	return true;
+}
+
+/* esa_ascii_eq_word - s[0..n) is word, ASCII case-insensitively */
+bool esa_ascii_eq_word(const char *s, size_t n, const char *word)
+{
+	return esa_ascii_eq(s, n, word, strlen(word));
+}
+
+/* esa_ascii_streq - two NUL-terminated strings, ASCII case-insensitively */
+bool esa_ascii_streq(const char *a, const char *b)
+{
+	return esa_ascii_eq(a, strlen(a), b, strlen(b));
+}
+
+/* esa_name_eq - the same DNS name, one trailing dot ignored (SPEC 3.1) */
+bool esa_name_eq(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	return esa_ascii_eq(a, trim_dot(a, la), b, trim_dot(b, lb));
+}
+
+/* esa_name_canon - lower case, one trailing dot removed; false if empty
+ * or too long for out */
+bool esa_name_canon(const char *in, size_t len, char *out, size_t outsz)
+{
+	size_t n = trim_dot(in, len), i;
+
+	if (outsz > 0)
+		out[0] = '\0';
+	if (n == 0 || n >= outsz)
+		return false;
+	for (i = 0; i < n; i++)
+		out[i] = esa_ascii_lower(in[i]);
+	out[n] = '\0';
 	return true;
 }
 
@@ -320,9 +360,9 @@ enum esa_match esa_match_valid(const char *p, size_t plen, const char *r,
 	 * ".rest" of p with the part of r after its first label */
 	if (p[0] == '*') {
 		rfirst = label_len(r, rlen);
-		return same_ci(p + 1, plen - 1, r + rfirst, rlen - rfirst)
+		return esa_ascii_eq(p + 1, plen - 1, r + rfirst, rlen - rfirst)
 			? ESA_MATCH_YES : ESA_MATCH_NO;
 	}
 	/* SPEC 3.4, 3.1: exact, label by label, ASCII case-insensitively */
-	return same_ci(p, plen, r, rlen) ? ESA_MATCH_YES : ESA_MATCH_NO;
+	return esa_ascii_eq(p, plen, r, rlen) ? ESA_MATCH_YES : ESA_MATCH_NO;
 }

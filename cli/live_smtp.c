@@ -27,7 +27,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -221,7 +220,7 @@ static bool is_keyword(const char *text, const char *kw)
 {
 	size_t n = strlen(kw);
 
-	return strncasecmp(text, kw, n) == 0 &&
+	return strnlen(text, n) == n && esa_ascii_eq(text, n, kw, n) &&
 	       (text[n] == '\0' || text[n] == ' ');
 }
 

@@ -27,7 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include "shim.h"
@@ -271,9 +270,9 @@ static void read_conf(void)
 		fail("ESA_RECIPIENT_DOMAIN", why);
 	}
 	v = env("ESA_ENFORCE");
-	if (v == NULL || strcasecmp(v, "esa") == 0)
+	if (v == NULL || esa_ascii_streq(v, "esa"))
 		conf.observe = false;
-	else if (strcasecmp(v, "observe") == 0)
+	else if (esa_ascii_streq(v, "observe"))
 		conf.observe = true;
 	else
 		fail("ESA_ENFORCE", "expected 'esa' or 'observe'");

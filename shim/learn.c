@@ -33,11 +33,9 @@
  * child inherits it held.
  */
 #include <arpa/nameser.h>
-#include <ctype.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 
 #include "shim.h"
@@ -89,20 +87,12 @@ static uint64_t expiry(uint64_t now, uint32_t ttl)
 	return now + 1000 * (uint64_t)ttl;
 }
 
-/* canon - a name as the program gave it into the canonical form (lower
- * case, no trailing dot); false if empty or too long */
+/* canon - a name as the program gave it into the canonical form (the
+ * library's: ASCII lower case whatever the program's locale, no trailing
+ * dot); false if empty or too long */
 static bool canon(const char *in, char *out, size_t outsz)
 {
-	size_t n = strlen(in);
-
-	if (n > 0 && in[n - 1] == '.')
-		n--;
-	if (n == 0 || n >= outsz)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		out[i] = (char)tolower((unsigned char)in[i]);
-	out[n] = '\0';
-	return true;
+	return esa_name_canon(in, strlen(in), out, outsz);
 }
 
 /* slot - the index to (re)use among top used slots of a table of cap:

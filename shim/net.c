@@ -35,7 +35,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -122,7 +121,7 @@ static bool has_mail_from(const char *buf, size_t len)
 	const char *p = buf, *end = buf + (len < SCAN_MAX ? len : SCAN_MAX);
 
 	while (p != NULL && end - p >= 10) {
-		if ((p[0] == 'M' || p[0] == 'm') && strncasecmp(p, "MAIL FROM:", 10) == 0)
+		if ((p[0] == 'M' || p[0] == 'm') && esa_ascii_eq(p, 10, "MAIL FROM:", 10))
 			return true;
 		p = memchr(p, '\n', (size_t)(end - p));
 		if (p != NULL)

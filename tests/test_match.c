@@ -522,3 +522,59 @@ Test(normalize, output_is_a_valid_reference)
 			     ESA_MATCH_YES, "%s -> %s", in[i], out);
 	}
 }
+
+/* ---- the name primitive (match.h) --------------------------------------- */
+
+/* SPEC 3.1: names are equal ASCII case-insensitively, one trailing dot
+ * removed from each; nothing but A-Z folds (no locale) */
+Test(name, equality_table)
+{
+	static const struct {
+		const char *a, *b;
+		bool eq;
+	} rows[] = {
+		{ "example.com", "example.com", true },
+		{ "Example.COM", "example.com", true },
+		{ "example.com.", "example.com", true },
+		{ "example.com", "EXAMPLE.COM.", true },
+		{ "example.com..", "example.com", false },
+		{ "example.com", "example.co", false },
+		{ "mx1.example.com", "mx2.example.com", false },
+		{ "", ".", true },
+		{ "\xc4\xb0.example", "i.example", false },	/* U+0130 is no 'I' */
+		{ "\xdd.example", "\xfd.example", false },	/* Latin-5 I/i */
+		{ "I.EXAMPLE", "i.example", true },
+		{ "@.example", "`.example", false },	/* around 'A' and 'a' */
+		{ "[.example", "{.example", false },	/* around 'Z' and 'z' */
+	};
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		cr_expect_eq(esa_name_eq(rows[i].a, rows[i].b), rows[i].eq,
+			     "row %zu: '%s' vs '%s'", i, rows[i].a, rows[i].b);
+	cr_expect(esa_ascii_eq("MAIL FROM:", 10, "mail from:", 10));
+	cr_expect(!esa_ascii_eq("MAIL FROM:", 10, "mail from", 9));
+	cr_expect(esa_ascii_eq_word("DeFaUlT", 7, "default"));
+	cr_expect(!esa_ascii_eq_word("default.", 8, "default"),
+		  "keywords keep their trailing dot");
+	cr_expect(esa_ascii_streq("$ORIGIN", "$origin"));
+}
+
+/* the canonical form: lower case, one trailing dot removed, bounded */
+Test(name, canonical_form)
+{
+	char out[16];
+
+	cr_expect(esa_name_canon("MX1.Example.NET.", 16, out, sizeof(out)));
+	cr_expect_str_eq(out, "mx1.example.net");
+	cr_expect(esa_name_canon("A..", 3, out, sizeof(out)));
+	cr_expect_str_eq(out, "a.", "one dot only");
+	cr_expect(!esa_name_canon(".", 1, out, sizeof(out)), "empty");
+	cr_expect_str_eq(out, "");
+	cr_expect(!esa_name_canon("", 0, out, sizeof(out)));
+	cr_expect(esa_name_canon("abcdefghijklmno", 15, out, sizeof(out)));
+	cr_expect(!esa_name_canon("abcdefghijklmnop", 16, out, sizeof(out)),
+		  "too long for out");
+	cr_expect_str_eq(out, "");
+	cr_expect(esa_name_canon("\xC4\xB0X", 3, out, sizeof(out)));
+	cr_expect_str_eq(out, "\xC4\xB0x", "only ASCII letters fold");
+}
