@@ -396,13 +396,7 @@ static enum esa_tls effective_tls(const struct esa_conn *c,
 /* modes_for - which algorithms the setting needs (both when logging) */
 static unsigned modes_for(const struct esa_conn *c, enum esa_tls tls)
 {
-	if (c->all_modes)
-		return 3u;
-	if (tls == ESA_TLS_PREFERRED_VERIFY || tls == ESA_TLS_REQUIRED_VERIFY)
-		return 1u << ESA_MODE_VERIFY;
-	if (tls == ESA_TLS_REQUIRED_VERIFY_HOSTED)
-		return 1u << ESA_MODE_HOSTED;
-	return 0;
+	return c->all_modes ? 3u : esa_tls_modes(tls);
 }
 
 /* stock - what OpenSSL itself decided: chain and the program's host name */
@@ -587,9 +581,7 @@ static int decide(SSL *ssl, struct esa_conn *c, X509_STORE_CTX *x)
 	}
 	tls = res->tls;
 	failed = esa_tls_verifies(tls) &&
-		 (!res->chain.ok || !esa_result_pass(res,
-			tls == ESA_TLS_REQUIRED_VERIFY_HOSTED ?
-			ESA_MODE_HOSTED : ESA_MODE_VERIFY));
+		 (!res->chain.ok || !esa_result_pass(res, esa_tls_mode(tls)));
 	err = !failed ? X509_V_OK :
 	      !res->chain.ok ? res->chain.error : X509_V_ERR_HOSTNAME_MISMATCH;
 	if (c->forced_error[0] != '\0' || (!res->accept && err == X509_V_OK))
@@ -639,7 +631,7 @@ static bool refuses_on_failure(struct esa_conn *c, SSL *ssl)
 	if (c->forced_error[0] != '\0')
 		return true;
 	if (c->tls_set)
-		return c->tls >= ESA_TLS_REQUIRED_VERIFY;
+		return esa_tls_refuses_failure(c->tls);
 	memset(&t, 0, sizeof(t));
 	choose_recipient(ssl, c);
 	for (size_t i = 0; i < (c->ncands > 1 ? c->ncands : 1); i++) {
@@ -647,10 +639,10 @@ static bool refuses_on_failure(struct esa_conn *c, SSL *ssl)
 
 		if (esa_domain_normalize(d, t.recipient, sizeof(t.recipient),
 					 why, sizeof(why)) < 0) {
-			if (c->cfg->tls >= ESA_TLS_REQUIRED_VERIFY)
+			if (esa_tls_refuses_failure(c->cfg->tls))
 				return true;
-		} else if (esa_config_tls_for(c->cfg, t.recipient) >=
-			   ESA_TLS_REQUIRED_VERIFY) {
+		} else if (esa_tls_refuses_failure(
+				   esa_config_tls_for(c->cfg, t.recipient))) {
 			return true;	/* one candidate refusing refuses */
 		}
 	}
@@ -834,7 +826,7 @@ int esa_ssl_set_tls(SSL *ssl, enum esa_tls tls)
 {
 	struct esa_conn *c = esa_conn_get(ssl, true);
 
-	if (c == NULL || tls < ESA_TLS_NO || tls > ESA_TLS_REQUIRED_VERIFY_HOSTED)
+	if (c == NULL || !esa_tls_valid(tls))
 		return -1;
 	c->tls = tls;
 	c->tls_set = true;

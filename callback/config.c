@@ -47,84 +47,6 @@
 #define QUOTE_MAX 80		/* octets of input quoted in errors */
 #define PATH_QUOTE_MAX 200	/* octets of a file name in errors */
 
-static const char *const tls_names[] = {
-	[ESA_TLS_NO] = "no",
-	[ESA_TLS_PREFERRED] = "preferred",
-	[ESA_TLS_REQUIRED] = "required",
-	[ESA_TLS_PREFERRED_VERIFY] = "preferred-verify",
-	[ESA_TLS_REQUIRED_VERIFY] = "required-verify",
-	[ESA_TLS_REQUIRED_VERIFY_HOSTED] = "required-verify-hosted",
-};
-
-static const char *const source_names[] = {
-	[ESA_SOURCE_NONE] = "none",
-	[ESA_SOURCE_RECIPIENT] = "recipient-domain",
-	[ESA_SOURCE_PTR] = "ptr",
-	[ESA_SOURCE_MX] = "mx",
-	[ESA_SOURCE_ROUTE] = "route",
-};
-
-#define TLS_EXPECTED "expected no, preferred, required, preferred-verify, " \
-	"required-verify, required-verify-hosted or 1-6"
-
-/* ---- names ------------------------------------------------------------- */
-
-/* esa_tls_name - the destconfig name of a setting (SPEC 5) */
-const char *esa_tls_name(enum esa_tls tls)
-{
-	if (tls < ESA_TLS_NO || tls > ESA_TLS_REQUIRED_VERIFY_HOSTED)
-		return "invalid";
-	return tls_names[tls];
-}
-
-/* esa_mode_name - "verify" (SPEC 4.1) or "hosted" (SPEC 4.2) */
-const char *esa_mode_name(enum esa_mode mode)
-{
-	if (mode == ESA_MODE_VERIFY)
-		return "verify";
-	if (mode == ESA_MODE_HOSTED)
-		return "hosted";
-	return "invalid";
-}
-
-/* esa_source_name - the SPEC 8.2 "source" word; "none" when nothing matched */
-const char *esa_source_name(enum esa_source source)
-{
-	if (source < ESA_SOURCE_NONE || source > ESA_SOURCE_ROUTE)
-		return "invalid";
-	return source_names[source];
-}
-
-/* esa_tls_parse - a SPEC 5 name (any case) or its number "1".."6" */
-int esa_tls_parse(const char *text, enum esa_tls *out)
-{
-	int t;
-
-	if (text == NULL)
-		return -1;
-	if (text[0] >= '1' && text[0] <= '6' && text[1] == '\0') {
-		if (out != NULL)
-			*out = (enum esa_tls)(text[0] - '0');
-		return 0;
-	}
-	for (t = ESA_TLS_NO; t <= ESA_TLS_REQUIRED_VERIFY_HOSTED; t++) {
-		if (esa_ascii_eq_word(text, strlen(text), tls_names[t])) {
-			if (out != NULL)
-				*out = (enum esa_tls)t;
-			return 0;
-		}
-	}
-	return -1;
-}
-
-/* esa_tls_verifies - settings 4, 5 and 6 check identity (SPEC 4) */
-bool esa_tls_verifies(enum esa_tls tls)
-{
-	return tls == ESA_TLS_PREFERRED_VERIFY ||
-	       tls == ESA_TLS_REQUIRED_VERIFY ||
-	       tls == ESA_TLS_REQUIRED_VERIFY_HOSTED;
-}
-
 /* ---- small helpers ----------------------------------------------------- */
 
 /* is_space - ASCII white space, independent of the locale */
@@ -719,7 +641,7 @@ int esa_config_set_tls(esa_config *cfg, const char *setting)
 		quote(q, sizeof(q), setting ? setting : "",
 		      setting ? strlen(setting) : 0);
 		seterr(cfg->err, sizeof(cfg->err),
-		       "unknown TLS setting '%s' (" TLS_EXPECTED ")", q);
+		       "unknown TLS setting '%s' (" ESA_TLS_EXPECTED ")", q);
 		return -1;
 	}
 	cfg->tls = t;
@@ -1057,7 +979,7 @@ static int dest_options(struct stage *st, const char *s, size_t n,
 			val[vlen] = '\0';
 		}
 		if (esa_tls_parse(val, tls) != 0)
-			return fail(st, "unknown TLS setting '%s' (" TLS_EXPECTED
+			return fail(st, "unknown TLS setting '%s' (" ESA_TLS_EXPECTED
 				    ")", q);
 		have = true;
 		while (s < end && is_space((unsigned char)*s))

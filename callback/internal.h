@@ -1,7 +1,8 @@
 /*
  * internal.h - private interfaces between the modules of libesaverify
  *
- * Layers (STYLE.md 2): match.c (pure string rules, SPEC 3), idn.c (domain
+ * Layers (STYLE.md 2): tls.c (the table of SPEC 5 and the enums' names),
+ * match.c (pure string rules, SPEC 3), idn.c (domain
  * normalisation), names.c (presented identifiers from an X509), dns.c and
  * dnsfile.c (one lookup interface, two resolvers, SPEC 6), config.c
  * (settings, routes, destinations file, SPEC 5 and 8.4), identity.c (the two
@@ -20,6 +21,19 @@
 
 #define ESA_NAME_MAX 256	/* a DNS name, text form, with its NUL */
 #define ESA_ERR_MAX 512		/* an error or reason string */
+
+/* ---- tls.c: SPEC 5, one table -------------------------------------------- */
+
+/* Predicates over the table of SPEC 5 (esa_tls_verifies is public).  An
+ * unknown value is false everywhere. */
+bool esa_tls_valid(enum esa_tls tls);		/* one of 1..6 */
+enum esa_mode esa_tls_mode(enum esa_tls tls);	/* 4, 5 Verify; 6 Hosted */
+unsigned esa_tls_modes(enum esa_tls tls);	/* 1 << esa_tls_mode, or 0 */
+bool esa_tls_requires_tls(enum esa_tls tls);	/* 3, 5, 6: none without TLS */
+bool esa_tls_refuses_failure(enum esa_tls tls);	/* 5, 6: a failed check refuses */
+/* What a bad setting is told it should have been. */
+#define ESA_TLS_EXPECTED "expected no, preferred, required, preferred-verify, " \
+	"required-verify, required-verify-hosted or 1-6"
 
 /* ---- match.c: SPEC 3 and the name primitive (match.h) ------------------ */
 

@@ -108,23 +108,18 @@ const char *esa_result_reason(const esa_result *res, enum esa_mode mode)
 	return v->reason;
 }
 
-/* esa_result_accept - would ESA deliver under this setting (SPEC 5)? */
+/* esa_result_accept - would ESA deliver under this setting (SPEC 5)?
+ * Settings that refuse a failed verification need a chain that passed
+ * and a pass of their algorithm; the others deliver whatever the verdict
+ * (setting 4 only logs it); an unknown setting fails closed. */
 bool esa_result_accept(const esa_result *res, enum esa_tls tls)
 {
-	switch (tls) {
-	case ESA_TLS_NO:		/* no TLS, nothing to refuse */
-	case ESA_TLS_PREFERRED:		/* nothing verified */
-	case ESA_TLS_REQUIRED:		/* nothing verified */
-	case ESA_TLS_PREFERRED_VERIFY:	/* a failure is only logged */
+	if (!esa_tls_valid(tls))
+		return false;
+	if (!esa_tls_refuses_failure(tls))
 		return true;
-	case ESA_TLS_REQUIRED_VERIFY:	/* chain and Verify (SPEC 4.1) */
-		return esa_result_chain_ok(res) &&
-		       esa_result_pass(res, ESA_MODE_VERIFY);
-	case ESA_TLS_REQUIRED_VERIFY_HOSTED:	/* chain and Hosted (SPEC 4.2) */
-		return esa_result_chain_ok(res) &&
-		       esa_result_pass(res, ESA_MODE_HOSTED);
-	}
-	return false;	/* unknown setting: fail closed */
+	return esa_result_chain_ok(res) &&
+	       esa_result_pass(res, esa_tls_mode(tls));
 }
 
 /* esa_result_outcome_name - the name of a try's outcome (SPEC 8.2 JSON) */
@@ -364,21 +359,17 @@ static void explain_dns(const struct esa_result *res, FILE *out)
 /* judged - was the mode the record's setting needs computed? */
 static bool judged(const struct esa_result *res)
 {
-	enum esa_mode needed = res->tls == ESA_TLS_REQUIRED_VERIFY_HOSTED ?
-			       ESA_MODE_HOSTED : ESA_MODE_VERIFY;
-
-	return !esa_tls_verifies(res->tls) || res->verdict[needed].computed;
+	return !esa_tls_verifies(res->tls) ||
+	       res->verdict[esa_tls_mode(res->tls)].computed;
 }
 
 /* explain_decision - what ESA would do under the record's setting (SPEC 5) */
 static void explain_decision(const struct esa_result *res, FILE *out)
 {
 	const char *name = esa_tls_name(res->tls);
+	enum esa_mode needed = esa_tls_mode(res->tls);
 
-	enum esa_mode needed = res->tls == ESA_TLS_REQUIRED_VERIFY_HOSTED ?
-			       ESA_MODE_HOSTED : ESA_MODE_VERIFY;
-
-	if (res->tls < ESA_TLS_NO || res->tls > ESA_TLS_REQUIRED_VERIFY_HOSTED)
+	if (!esa_tls_valid(res->tls))
 		return;
 	if (!judged(res)) {
 		fprintf(out, "setting %s (%d): not judged: it needs %s, which was not run\n",
@@ -544,8 +535,7 @@ void esa_result_json_dns(const struct esa_result *res, struct esa_json *j)
 /* esa_result_json_fields - the members of the SPEC 8.2 object */
 void esa_result_json_fields(const struct esa_result *res, struct esa_json *j)
 {
-	bool known = res->tls >= ESA_TLS_NO &&
-		     res->tls <= ESA_TLS_REQUIRED_VERIFY_HOSTED;
+	bool known = esa_tls_valid(res->tls);
 
 	esa_json_kopt(j, "recipient_domain", res->recipient);
 	esa_json_kopt(j, "peer", res->peer);

@@ -158,7 +158,7 @@ static enum esa_tls plaintext_tls(const struct shim_conf *sc, int family,
 	esa_strlcpy(dom, ch->cands[0].domain, domsz);
 	for (size_t i = 0; i < ch->n; i++) {	/* the first requiring TLS */
 		t = esa_config_tls_for(sc->cfg, ch->cands[i].domain);
-		if (t == ESA_TLS_REQUIRED || t >= ESA_TLS_REQUIRED_VERIFY) {
+		if (esa_tls_requires_tls(t)) {
 			tls = t;
 			esa_strlcpy(dom, ch->cands[i].domain, domsz);
 			break;
@@ -194,9 +194,7 @@ static bool refuse_plaintext(int fd, const char *buf, size_t len)
 		return false;
 	shim_busy++;
 	tls = plaintext_tls(sc, family, addr, dom, sizeof(dom));
-	reject = sc->error[0] != '\0' || tls == ESA_TLS_REQUIRED ||
-		 tls == ESA_TLS_REQUIRED_VERIFY ||
-		 tls == ESA_TLS_REQUIRED_VERIFY_HOSTED;
+	reject = sc->error[0] != '\0' || esa_tls_requires_tls(tls);
 	if (sc->error[0] != '\0')
 		snprintf(why, sizeof(why), "configuration error (%.400s)", sc->error);
 	else

@@ -124,6 +124,42 @@ Test(tls, out_of_range_values)
 	cr_expect_not(esa_tls_verifies((enum esa_tls)7));
 }
 
+/* SPEC 5's table, row by row: which settings verify, by which algorithm,
+ * which need TLS, which refuse a failed verification */
+Test(tls, spec5_table_predicates)
+{
+	static const struct {
+		enum esa_tls tls;
+		bool verifies, requires_tls, refuses;
+		unsigned modes;
+	} rows[] = {
+		{ ESA_TLS_NO, false, false, false, 0 },
+		{ ESA_TLS_PREFERRED, false, false, false, 0 },
+		{ ESA_TLS_REQUIRED, false, true, false, 0 },
+		{ ESA_TLS_PREFERRED_VERIFY, true, false, false, 1u << ESA_MODE_VERIFY },
+		{ ESA_TLS_REQUIRED_VERIFY, true, true, true, 1u << ESA_MODE_VERIFY },
+		{ ESA_TLS_REQUIRED_VERIFY_HOSTED, true, true, true,
+		  1u << ESA_MODE_HOSTED },
+		{ (enum esa_tls)0, false, false, false, 0 },
+		{ (enum esa_tls)7, false, false, false, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		enum esa_tls t = rows[i].tls;
+
+		cr_expect_eq(esa_tls_valid(t), i < 6, "row %zu", i);
+		cr_expect_eq(esa_tls_verifies(t), rows[i].verifies, "row %zu", i);
+		cr_expect_eq(esa_tls_requires_tls(t), rows[i].requires_tls,
+			     "row %zu", i);
+		cr_expect_eq(esa_tls_refuses_failure(t), rows[i].refuses,
+			     "row %zu", i);
+		cr_expect_eq(esa_tls_modes(t), rows[i].modes, "row %zu", i);
+		if (rows[i].modes != 0)
+			cr_expect_eq(1u << esa_tls_mode(t), rows[i].modes,
+				     "row %zu", i);
+	}
+}
+
 Test(names, mode_and_source)
 {
 	cr_expect_str_eq(esa_mode_name(ESA_MODE_VERIFY), "verify");
