@@ -476,7 +476,6 @@ static void note_candidate(struct esa_result *res,
  * DNS queries add up, and the connection is accepted only if both are */
 static void merge(struct esa_result *res, struct esa_result *other)
 {
-	struct esa_dnsq *q;
 	char why[ESA_ERR_MAX];
 
 	for (int m = ESA_MODE_VERIFY; m <= ESA_MODE_HOSTED; m++) {
@@ -492,13 +491,12 @@ static void merge(struct esa_result *res, struct esa_result *other)
 			 other->recipient, o->reason);
 		esa_strlcpy(v->reason, why, sizeof(v->reason));
 	}
-	q = other->ndns == 0 ? NULL :
-	    realloc(res->dns, (res->ndns + other->ndns) * sizeof(*q));
-	if (q != NULL) {
-		memcpy(q + res->ndns, other->dns, other->ndns * sizeof(*q));
-		res->dns = q;
+	if (other->ndns > 0 &&
+	    esa_grow((void **)&res->dns, &res->dns_cap, res->ndns + other->ndns,
+		     sizeof(*res->dns)) == 0) {
+		memcpy(res->dns + res->ndns, other->dns,
+		       other->ndns * sizeof(*res->dns));
 		res->ndns += other->ndns;
-		res->dns_cap = res->ndns;
 	}
 	if (res->error[0] == '\0' && other->error[0] != '\0')
 		esa_strlcpy(res->error, other->error, sizeof(res->error));

@@ -134,25 +134,6 @@ static int parse_num(const char *s, size_t n, unsigned long max,
 	return 0;
 }
 
-/* grow - make room for one more element in a malloc'd array */
-static int grow(void **arr, size_t *cap, size_t n, size_t size)
-{
-	size_t ncap;
-	void *p;
-
-	if (n < *cap)
-		return 0;
-	ncap = *cap ? *cap * 2 : 8;
-	if (ncap > SIZE_MAX / size)
-		return -1;
-	p = realloc(*arr, ncap * size);
-	if (p == NULL)
-		return -1;
-	*arr = p;
-	*cap = ncap;
-	return 0;
-}
-
 /* normalize_n - esa_domain_normalize on a length-counted piece of text */
 static int normalize_n(const char *s, size_t n, char *out, size_t outsz,
 		       char *why, size_t whysz)
@@ -497,7 +478,7 @@ static int append_routes(esa_config *cfg, const char *domain,
 {
 	struct esa_domain_routes *e;
 	struct esa_route *all;
-	size_t cap = cfg->nroutes, have = 0;
+	size_t have = 0, cap;
 	long i;
 
 	i = find_routes(cfg->routes, cfg->nroutes, domain);
@@ -505,12 +486,12 @@ static int append_routes(esa_config *cfg, const char *domain,
 		have = cfg->routes[i].n;
 	if (have + nadd > ROUTES_MAX)
 		return -2;
-	if (i < 0 && grow((void **)&cfg->routes, &cap, cfg->nroutes,
-			  sizeof(*cfg->routes)) != 0)
+	if (i < 0 && esa_grow((void **)&cfg->routes, &cfg->routes_cap,
+			      cfg->nroutes + 1, sizeof(*cfg->routes)) != 0)
 		return -1;
-	all = realloc(i >= 0 ? cfg->routes[i].routes : NULL,
-		      (have + nadd) * sizeof(*all));
-	if (all == NULL)
+	all = i >= 0 ? cfg->routes[i].routes : NULL;
+	cap = have;	/* sized exactly so far */
+	if (esa_grow((void **)&all, &cap, have + nadd, sizeof(*all)) != 0)
 		return -1;
 	if (i < 0) {
 		e = &cfg->routes[cfg->nroutes++];
@@ -1016,10 +997,10 @@ static int parse_dest(struct stage *st, const char *s, size_t n)
 	if (dest_key(st, s, wlen, d.domain, sizeof(d.domain)) != 0 ||
 	    dest_options(st, rest, restlen, &d.tls) != 0)
 		return -1;
-	if (grow((void **)&st->dests, &st->capd, st->ndests,
-		 sizeof(*st->dests)) != 0 ||
-	    grow((void **)&st->dline, &st->capdl, st->ndests,
-		 sizeof(*st->dline)) != 0)
+	if (esa_grow((void **)&st->dests, &st->capd, st->ndests + 1,
+		     sizeof(*st->dests)) != 0 ||
+	    esa_grow((void **)&st->dline, &st->capdl, st->ndests + 1,
+		     sizeof(*st->dline)) != 0)
 		return fail(st, "out of memory");
 	st->dline[st->ndests] = st->line;
 	st->dests[st->ndests++] = d;
@@ -1047,10 +1028,10 @@ static int parse_routes(struct stage *st, const char *s, size_t n)
 	if (routes_parse_n(rest, restlen, &e.routes, &e.n, why,
 			   sizeof(why)) != 0)
 		return fail(st, "%s", why);
-	if (grow((void **)&st->routes, &st->capr, st->nroutes,
-		 sizeof(*st->routes)) != 0 ||
-	    grow((void **)&st->rline, &st->caprl, st->nroutes,
-		 sizeof(*st->rline)) != 0) {
+	if (esa_grow((void **)&st->routes, &st->capr, st->nroutes + 1,
+		     sizeof(*st->routes)) != 0 ||
+	    esa_grow((void **)&st->rline, &st->caprl, st->nroutes + 1,
+		     sizeof(*st->rline)) != 0) {
 		free(e.routes);
 		return fail(st, "out of memory");
 	}
@@ -1152,22 +1133,6 @@ static int check_dups(struct stage *st, unsigned long before)
 	return rc;
 }
 
-/* reserve - room for more elements, reallocating only when needed */
-static int reserve(void **arr, size_t have, size_t more, size_t size)
-{
-	void *p;
-
-	if (more == 0)
-		return 0;
-	if (have + more > SIZE_MAX / size)
-		return -1;
-	p = realloc(*arr, (have + more) * size);
-	if (p == NULL)
-		return -1;
-	*arr = p;
-	return 0;
-}
-
 /* commit - move a parsed file into cfg: same keys replaced, others added;
  * the room is made first so nothing can fail half way */
 static int commit(esa_config *cfg, struct stage *st)
@@ -1175,10 +1140,10 @@ static int commit(esa_config *cfg, struct stage *st)
 	size_t i, j;
 	long k;
 
-	if (reserve((void **)&cfg->dests, cfg->ndests, st->ndests,
-		    sizeof(*cfg->dests)) != 0 ||
-	    reserve((void **)&cfg->routes, cfg->nroutes, st->nroutes,
-		    sizeof(*cfg->routes)) != 0)
+	if (esa_grow((void **)&cfg->dests, &cfg->dests_cap,
+		     cfg->ndests + st->ndests, sizeof(*cfg->dests)) != 0 ||
+	    esa_grow((void **)&cfg->routes, &cfg->routes_cap,
+		     cfg->nroutes + st->nroutes, sizeof(*cfg->routes)) != 0)
 		return -1;
 	for (i = 0; i < st->ndests; i++) {
 		for (j = 0; j < cfg->ndests; j++)
@@ -1255,47 +1220,6 @@ out:
 	return rc;
 }
 
-/* read_all - a whole file (at most FILE_MAX bytes) into a malloc'd buffer */
-static char *read_all(FILE *f, size_t *len, const char **problem)
-{
-	char *buf = NULL, *p;
-	size_t n = 0, cap = 0, got;
-
-	*problem = NULL;
-	for (;;) {
-		if (n == cap) {
-			if (cap >= FILE_MAX) {
-				if (fgetc(f) != EOF)
-					*problem = "file too large (more than "
-						   "1 MiB)";
-				else if (ferror(f))
-					*problem = strerror(errno);
-				break;
-			}
-			cap = cap ? cap * 2 : 8192;
-			p = realloc(buf, cap + 1);
-			if (p == NULL) {
-				*problem = "out of memory";
-				break;
-			}
-			buf = p;
-		}
-		got = fread(buf + n, 1, cap - n, f);
-		n += got;
-		if (got == 0) {
-			if (ferror(f))
-				*problem = strerror(errno);
-			break;
-		}
-	}
-	if (*problem != NULL) {
-		free(buf);
-		return NULL;
-	}
-	*len = n;
-	return buf;
-}
-
 /* esa_config_load_file - read a destinations and routes file (SPEC 8.4) */
 int esa_config_load_file(esa_config *cfg, const char *path)
 {
@@ -1319,7 +1243,8 @@ int esa_config_load_file(esa_config *cfg, const char *path)
 		       strerror(errno));
 		goto out;
 	}
-	text = read_all(f, &len, &problem);
+	text = esa_read_stream(f, FILE_MAX, "file too large (more than 1 MiB)",
+			       &len, &problem);
 	if (text == NULL) {
 		seterr(cfg->err, sizeof(cfg->err), "%s: cannot read: %s", q,
 		       problem ? problem : "unknown error");

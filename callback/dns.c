@@ -211,14 +211,12 @@ void esa_answer_free(struct esa_answer *ans)
 		return;
 	free(ans->rr);
 	ans->rr = NULL;
-	ans->count = 0;
+	ans->count = ans->cap = 0;
 }
 
 /* esa_answer_push - append one record, within the cap */
 int esa_answer_push(struct esa_answer *out, const struct esa_rr *rr)
 {
-	struct esa_rr *grown;
-
 	if (out->count >= ESA_DNS_MAX_RR)
 		return 1;
 	if ((rr->type == ESA_T_MX || rr->type == ESA_T_PTR) &&
@@ -227,10 +225,9 @@ int esa_answer_push(struct esa_answer *out, const struct esa_rr *rr)
 			out->null_mx = true;	/* RFC 7505: names no host */
 		return 1;
 	}
-	grown = realloc(out->rr, (out->count + 1) * sizeof *grown);
-	if (grown == NULL)
+	if (esa_grow((void **)&out->rr, &out->cap, out->count + 1,
+		     sizeof(*out->rr)) != 0)
 		return -1;
-	out->rr = grown;
 	out->rr[out->count++] = *rr;
 	return 0;
 }
@@ -240,6 +237,7 @@ static int answer_copy(struct esa_answer *dst, const struct esa_answer *src)
 {
 	*dst = *src;
 	dst->rr = NULL;
+	dst->cap = 0;
 	if (src->count == 0)
 		return 0;
 	dst->rr = malloc(src->count * sizeof *dst->rr);
@@ -247,6 +245,7 @@ static int answer_copy(struct esa_answer *dst, const struct esa_answer *src)
 		dst->count = 0;
 		return -1;
 	}
+	dst->cap = src->count;
 	memcpy(dst->rr, src->rr, src->count * sizeof *dst->rr);
 	return 0;
 }

@@ -337,19 +337,9 @@ static int zone_add(struct zparse *p, const char *owner,
 		    const struct esa_rr *rr)
 {
 	struct esa_zone *z = p->zone;
-	struct zrec *grown;
 
-	if (z->n == z->cap) {
-		size_t cap = z->cap ? z->cap * 2 : 64;
-
-		if (cap > SIZE_MAX / sizeof *grown)
-			return zp_error(p, "too many records");
-		grown = realloc(z->rec, cap * sizeof *grown);
-		if (grown == NULL)
-			return zp_error(p, "out of memory");
-		z->rec = grown;
-		z->cap = cap;
-	}
+	if (esa_grow((void **)&z->rec, &z->cap, z->n + 1, sizeof(*z->rec)) != 0)
+		return zp_error(p, "out of memory");
 	z->rec[z->n].owner = strdup(owner);
 	if (z->rec[z->n].owner == NULL)
 		return zp_error(p, "out of memory");
@@ -612,47 +602,12 @@ out:
 	return r;
 }
 
-/* read_all - a whole file into a malloc'd buffer; 0 or -1 with errno */
-static int read_all(FILE *f, char **buf, size_t *len)
-{
-	size_t cap = 0, n = 0, k;
-	char *b = NULL, *grown;
-
-	for (;;) {
-		if (n == cap) {
-			if (cap >= FILE_MAX) {
-				free(b);
-				errno = EFBIG;
-				return -1;
-			}
-			cap = cap ? cap * 2 : 8192;
-			grown = realloc(b, cap);
-			if (grown == NULL) {
-				free(b);
-				return -1;
-			}
-			b = grown;
-		}
-		k = fread(b + n, 1, cap - n, f);
-		n += k;
-		if (k == 0)
-			break;
-	}
-	if (ferror(f)) {
-		free(b);
-		errno = EIO;
-		return -1;
-	}
-	*buf = b;
-	*len = n;
-	return 0;
-}
-
 /* esa_resolver_static_file - a static resolver from a master file */
 esa_resolver *esa_resolver_static_file(const char *path, char *err,
 				       size_t errsz)
 {
 	esa_resolver *r = NULL;
+	const char *problem;
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f;
@@ -667,10 +622,12 @@ esa_resolver *esa_resolver_static_file(const char *path, char *err,
 				 path ? strerror(errno) : "no path");
 		return NULL;
 	}
-	if (read_all(f, &text, &len) != 0) {
+	text = esa_read_stream(f, FILE_MAX, "file too large (more than 64 MiB)",
+			       &len, &problem);
+	if (text == NULL) {
 		if (err != NULL)
 			snprintf(err, errsz, "%.300s: cannot read: %s", path,
-				 strerror(errno));
+				 problem);
 		goto out;
 	}
 	r = esa_resolver_static_text(text, len, path, err, errsz);

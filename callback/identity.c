@@ -29,8 +29,8 @@ static int add_try(struct esa_verdict *v, enum esa_source src, const char *ref,
 {
 	struct esa_try *t;
 
-	if (esa_grow((void **)&v->tries, v->ntries, &v->tries_cap,
-		 sizeof(*t)) < 0)
+	if (esa_grow((void **)&v->tries, &v->tries_cap, v->ntries + 1,
+		     sizeof(*t)) < 0)
 		return -1;
 	t = &v->tries[v->ntries++];
 	t->source = src;
@@ -57,8 +57,8 @@ static int lookup(struct esa_result *res, esa_resolver *r, const char *name,
 		return -1;
 	}
 	esa_lookup(r, name, type, deadline, ans);
-	if (esa_grow((void **)&res->dns, res->ndns, &res->dns_cap,
-		 sizeof(*q)) == 0) {
+	if (esa_grow((void **)&res->dns, &res->dns_cap, res->ndns + 1,
+		     sizeof(*q)) == 0) {
 		q = &res->dns[res->ndns++];
 		esa_strlcpy(q->name, name, sizeof(q->name));
 		q->type = type;

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <pthread.h>
 #include "esaverify.h"
 
@@ -94,6 +95,7 @@ struct esa_answer {
 	bool null_mx;		/* an MX "." (RFC 7505) was answered, not kept */
 	size_t count;
 	struct esa_rr *rr;	/* count records, malloc'd; esa_answer_free */
+	size_t cap;		/* allocated entries of rr */
 	char reason[ESA_ERR_MAX];	/* why status != OK, one line */
 };
 void esa_answer_free(struct esa_answer *ans);
@@ -206,9 +208,9 @@ struct esa_config {
 	char cafile[4096], capath[4096], crlfile[4096];	/* "" = unset */
 	unsigned chain_flags;		/* ESA_CHAIN_*: beyond stock (SPEC 2) */
 	struct esa_dest *dests;
-	size_t ndests;
+	size_t ndests, dests_cap;
 	struct esa_domain_routes *routes;
-	size_t nroutes;
+	size_t nroutes, routes_cap;
 	char err[ESA_ERR_MAX];
 	/* built lazily by esa_config_resolver, under lock */
 	pthread_mutex_t lock;
@@ -527,9 +529,13 @@ void esa_strlcpy(char *dst, const char *src, size_t dstsz);
 /* The strings up to a NULL, concatenated into dst (truncated, always
  * terminated); the length written.  For notes on hot paths, not stdio. */
 size_t esa_cat(char *dst, size_t dstsz, ...);
-/* Room for one more than n entries of sz bytes in *arr of capacity *cap
- * (doubling); 0 or -1. */
-int esa_grow(void **arr, size_t n, size_t *cap, size_t sz);
+/* Room for want entries of sz bytes in *arr of capacity *cap (doubling
+ * from 4); 0 or -1 with nothing changed.  The one array-growth helper. */
+int esa_grow(void **arr, size_t *cap, size_t want, size_t sz);
+/* All of f, at most max octets, into a malloc'd buffer (a NUL after the
+ * len octets); NULL with *problem: too_large, strerror(), out of memory. */
+char *esa_read_stream(FILE *f, size_t max, const char *too_large, size_t *len,
+		      const char **problem);
 /* v in decimal into out (>= 21 bytes); returns out. */
 char *esa_utoa(unsigned long long v, char *out);
 

@@ -69,7 +69,7 @@ static int add_id(struct esa_idlist *l, enum esa_id_kind kind,
 	/* the usual name needs no escaping: its display is raw itself */
 	bool shared = problem == NULL && all_plain(data, len);
 
-	if (esa_grow((void **)&l->ids, l->n, &l->cap, sizeof(*id)) < 0)
+	if (esa_grow((void **)&l->ids, &l->cap, l->n + 1, sizeof(*id)) < 0)
 		return -1;
 	id = &l->ids[l->n];
 	memset(id, 0, sizeof(*id));

@@ -8,6 +8,7 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -102,26 +103,71 @@ size_t esa_cat(char *dst, size_t dstsz, ...)
 	return n;
 }
 
-/* esa_grow - room for at least one more than n entries of sz bytes in
- * *arr, whose capacity is *cap: the array doubles (from 4) when full, so
- * appending is not a realloc each time; 0, or -1 (nothing changed) */
-int esa_grow(void **arr, size_t n, size_t *cap, size_t sz)
+/* esa_grow - room for at least want entries of sz bytes in *arr, whose
+ * capacity is *cap: the capacity doubles (from 4) until it is enough, so
+ * appending is not a realloc each time.  The one growth helper of the
+ * library (and of esa-check).  *cap may be below the entries *arr holds
+ * (an array sized exactly): it is then grown to at least want.  0, or -1
+ * with nothing changed. */
+int esa_grow(void **arr, size_t *cap, size_t want, size_t sz)
 {
-	size_t want = *cap ? *cap : 4;
+	size_t n = *cap ? *cap : 4;
 	void *p;
 
-	if (n < *cap)
+	if (want <= *cap)
 		return 0;
-	while (want <= n) {
-		if (want > SIZE_MAX / 2 / sz)
+	while (n < want) {
+		if (n > SIZE_MAX / 2 / sz)
 			return -1;
-		want *= 2;
+		n *= 2;
 	}
-	if ((p = realloc(*arr, want * sz)) == NULL)
+	if (n > SIZE_MAX / sz || (p = realloc(*arr, n * sz)) == NULL)
 		return -1;
 	*arr = p;
-	*cap = want;
+	*cap = n;
 	return 0;
+}
+
+#define READ_CHUNK 8192	/* octets read at a time by esa_read_stream */
+
+/* esa_read_stream - all of f, at most max octets, into a malloc'd buffer
+ * with a NUL after the len octets; NULL with *problem set: too_large when
+ * there is more, strerror() on a read error, "out of memory" */
+char *esa_read_stream(FILE *f, size_t max, const char *too_large, size_t *len,
+		      const char **problem)
+{
+	char *buf = NULL;
+	size_t n = 0, cap = 0, want, got;
+
+	*problem = NULL;
+	for (;;) {
+		want = max - n > READ_CHUNK ? n + READ_CHUNK : max;
+		if (esa_grow((void **)&buf, &cap, want + 1, 1) != 0) {
+			*problem = "out of memory";
+			break;
+		}
+		if (n == max) {		/* full: is there more? */
+			if (fgetc(f) != EOF)
+				*problem = too_large;
+			else if (ferror(f))
+				*problem = strerror(errno);
+			break;
+		}
+		got = fread(buf + n, 1, want - n, f);
+		n += got;
+		if (got == 0) {
+			if (ferror(f))
+				*problem = strerror(errno);
+			break;
+		}
+	}
+	if (*problem != NULL) {
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	*len = n;
+	return buf;
 }
 
 /* esa_utoa - v in decimal into out (at least 21 bytes); out */

@@ -82,11 +82,9 @@ const char *live_outcome_name(enum live_outcome o)
 /* add_host - append one host; 0 or -1 (out of memory) */
 static int add_host(struct live *l, const struct live_host *h)
 {
-	struct live_host *p = realloc(l->hosts, (l->nhosts + 1) * sizeof(*p));
-
-	if (p == NULL)
+	if (esa_grow((void **)&l->hosts, &l->hosts_cap, l->nhosts + 1,
+		     sizeof(*l->hosts)) != 0)
 		return -1;
-	l->hosts = p;
 	l->hosts[l->nhosts++] = *h;
 	return 0;
 }
@@ -95,13 +93,12 @@ static int add_host(struct live *l, const struct live_host *h)
 static int note_lookup(struct live *l, const char *name, uint16_t type,
 		       const struct esa_answer *ans)
 {
-	struct live_lookup *p = realloc(l->lookups,
-					(l->nlookups + 1) * sizeof(*p));
+	struct live_lookup *p;
 
-	if (p == NULL)
+	if (esa_grow((void **)&l->lookups, &l->lookups_cap, l->nlookups + 1,
+		     sizeof(*l->lookups)) != 0)
 		return -1;
-	l->lookups = p;
-	p = &p[l->nlookups++];
+	p = &l->lookups[l->nlookups++];
 	memset(p, 0, sizeof(*p));
 	esa_strlcpy(p->name, name, sizeof(p->name));
 	p->type = type;
@@ -246,12 +243,12 @@ static int host_port(const struct live *l, size_t h)
 /* new_attempt - append an empty attempt for host h; its index or -1 */
 static long new_attempt(struct live *l, size_t h)
 {
-	struct live_attempt *p = realloc(l->att, (l->natt + 1) * sizeof(*p));
+	struct live_attempt *p;
 
-	if (p == NULL)
+	if (esa_grow((void **)&l->att, &l->att_cap, l->natt + 1,
+		     sizeof(*l->att)) != 0)
 		return -1;
-	l->att = p;
-	p = &p[l->natt];
+	p = &l->att[l->natt];
 	memset(p, 0, sizeof(*p));
 	p->host = h;
 	p->port = host_port(l, h);
@@ -278,11 +275,9 @@ static long find_attempt(const struct live *l, const struct live_addr *ad,
 static int add_also(struct live *l, size_t i, size_t h)
 {
 	struct live_attempt *a = &l->att[i];
-	size_t *p = realloc(a->also, (a->nalso + 1) * sizeof(*p));
-
-	if (p == NULL)
+	if (esa_grow((void **)&a->also, &a->also_cap, a->nalso + 1,
+		     sizeof(*a->also)) != 0)
 		return -1;
-	a->also = p;
 	a->also[a->nalso++] = h;
 	return 0;
 }

@@ -91,7 +91,7 @@ struct live_cert {
 struct live_attempt {
 	size_t host;			/* index into live.hosts */
 	size_t *also;			/* further hosts leading here */
-	size_t nalso;
+	size_t nalso, also_cap;
 	bool have_addr;
 	int family;
 	unsigned char addr[16];
@@ -139,11 +139,11 @@ struct live {
 	enum live_source from;		/* where the host list came from */
 	char hosts_error[ESA_ERR_MAX];	/* why there is no host, or "" */
 	struct live_host *hosts;
-	size_t nhosts;
+	size_t nhosts, hosts_cap;
 	struct live_lookup *lookups;
-	size_t nlookups;
+	size_t nlookups, lookups_cap;
 	struct live_attempt *att;
-	size_t natt;
+	size_t natt, att_cap;
 	long used;			/* the attempt that passed, or -1 */
 	long first_pass[2];		/* per mode: first attempt passing it */
 	struct esa_result *none;	/* the record when no host gave one */
