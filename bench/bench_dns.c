@@ -49,7 +49,7 @@ static void setup(SSL *ssl, void *arg)
 	esa_ssl_set_tls(ssl, cur->tls);
 	esa_ssl_set_peer(ssl, "192.0.2.1");
 	if (cur->both)
-		esa_conn_get(ssl, true)->all_modes = true;
+		esa_ssl_set_all_modes(ssl);
 }
 
 /* server_queries - queries unbound has logged so far */

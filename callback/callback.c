@@ -17,20 +17,16 @@
  * with it; the SSL_CTX holds a reference to the esa_config.  A missing
  * state in the callback fails verification, never crashes.
  *
- * The recipient domain (SPEC 8.3), when no setter gave one, in this order,
- * the first that knows wins (esa_result's recipient_source names it):
- *   "env"/"set"     ESA_RECIPIENT_DOMAIN (the shim) or esa_ssl_set_recipient;
- *   "config-route"  the domain whose configured routes name the host the
- *                   program asked for, a host the program resolved to the
- *                   peer, or the peer's address (an IP-literal route);
- *   "mx-lookup"     the domains whose MX records, as the program itself
- *                   looked them up (the shim's learned hook), named a host
- *                   that resolved to the peer; the MX host is the via;
- *   "host"/"sni"    the name the program asked OpenSSL to check, or sent.
- * Several MX-lookup domains for one peer are narrowed to the one the
- * program asked for (host or SNI equal to a domain, else to an MX host);
- * those left are each verified, and a mode passes, and the connection is
- * accepted, only if it does for every one of them.
+ * The recipient domain (SPEC 8.3), when no setter gave one, is chosen once
+ * per connection by recipient.c's policy from the facts gathered here (the
+ * name the program asked OpenSSL to check or sent as SNI, the peer, the
+ * host's learned hook); with several candidates each is verified and
+ * recipient.c folds their verdicts into one record.
+ *
+ * Hosts: the shim attaches the library to connections it does not own
+ * (esa_ssl_attach) with hooks (struct esa_hooks) and tells it what it sees
+ * through small setters; the per-connection state itself is private to
+ * this file.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -45,6 +41,33 @@
 #include <openssl/x509v3.h>
 
 #include "internal.h"
+
+/* The state of one SSL under esaverify, hung on it with ex_data. */
+struct esa_conn {
+	esa_config *cfg;		/* a reference, dropped with the SSL */
+	SSL_verify_cb prev;		/* the program's callback, still called */
+	struct esa_hooks hooks;		/* the host's (zero: the library's own use) */
+	char recipient[ESA_NAME_MAX];	/* as given; normalised when used */
+	enum esa_recipient_source recipient_source;
+	char via[ESA_NAME_MAX];
+	bool have_peer;
+	int peer_family;
+	unsigned char peer[16];
+	bool tls_set;
+	enum esa_tls tls;
+	char forced_error[ESA_ERR_MAX];	/* set: refuse every verification */
+	/* the recipient domains chosen (recipient.c), once; the first is
+	 * c->recipient */
+	struct esa_candidate *cands;	/* ncands of them, malloc'd */
+	size_t ncands;
+	uint64_t started_us;		/* when the verification began */
+	/* one verification's observations, reset once it is decided */
+	bool chain_failed;
+	int chain_error;
+	int chain_depth;
+	bool name_error;		/* OpenSSL's own host-name check failed */
+	struct esa_result *result;	/* the last decision */
+};
 
 struct esa_ctx_state {
 	esa_config *cfg;
@@ -122,9 +145,9 @@ static struct esa_conn *conn_new(SSL *ssl, esa_config *cfg, SSL_verify_cb prev)
 	return c;
 }
 
-/* esa_conn_get - the state of ssl; created from its SSL_CTX's installation
+/* conn_get - the state of ssl; created from its SSL_CTX's installation
  * when create is set.  NULL when ssl is not under esaverify. */
-struct esa_conn *esa_conn_get(SSL *ssl, bool create)
+static struct esa_conn *conn_get(SSL *ssl, bool create)
 {
 	struct esa_conn *c;
 	struct esa_ctx_state *s;
@@ -140,18 +163,29 @@ struct esa_conn *esa_conn_get(SSL *ssl, bool create)
 	return conn_new(ssl, s->cfg, s->prev);
 }
 
-/* esa_conn_attach - state for ssl under cfg, whatever its SSL_CTX says */
-struct esa_conn *esa_conn_attach(SSL *ssl, esa_config *cfg,
-				 SSL_verify_cb prev)
+/* esa_ssl_attach - state for ssl under cfg and a host's hooks, whatever
+ * its SSL_CTX says; an SSL already under esaverify keeps its own */
+int esa_ssl_attach(SSL *ssl, esa_config *cfg, SSL_verify_cb prev,
+		   const struct esa_hooks *hooks)
 {
 	struct esa_conn *c;
 
 	if (ssl == NULL || cfg == NULL || !indexes_ready())
-		return NULL;
-	c = SSL_get_ex_data(ssl, ssl_idx);
-	if (c != NULL)
-		return c;
-	return conn_new(ssl, cfg, prev);
+		return -1;
+	if (SSL_get_ex_data(ssl, ssl_idx) != NULL)
+		return 0;
+	if ((c = conn_new(ssl, cfg, prev)) == NULL)
+		return -1;
+	if (hooks != NULL)
+		c->hooks = *hooks;
+	return 0;
+}
+
+/* esa_ssl_attached - is ssl under esaverify? */
+bool esa_ssl_attached(SSL *ssl)
+{
+	return ssl != NULL && indexes_ready() &&
+	       SSL_get_ex_data(ssl, ssl_idx) != NULL;
 }
 
 /* is_name_error - OpenSSL's own host/email/IP check, replaced by ESA's */
@@ -160,16 +194,6 @@ static bool is_name_error(int err)
 	return err == X509_V_ERR_HOSTNAME_MISMATCH ||
 	       err == X509_V_ERR_EMAIL_MISMATCH ||
 	       err == X509_V_ERR_IP_ADDRESS_MISMATCH;
-}
-
-/* route_domain - the domain whose configured routes include host, or NULL */
-static const char *route_domain(const esa_config *cfg, const char *host)
-{
-	for (size_t i = 0; i < cfg->nroutes; i++)
-		for (size_t k = 0; k < cfg->routes[i].n; k++)
-			if (esa_ascii_streq(cfg->routes[i].routes[k].host, host))
-				return cfg->routes[i].domain;
-	return NULL;
 }
 
 /* peer_from_fd - the peer address of the SSL's socket, v4-mapped unmapped */
@@ -199,113 +223,10 @@ static void peer_from_fd(SSL *ssl, struct esa_conn *c)
 	}
 }
 
-/* route_domain_ip - the domain with an IP-literal route to the peer, the
- * route as text in via; NULL if none */
-static const char *route_domain_ip(const esa_config *cfg,
-				   const struct esa_peer_facts *p, char *via,
-				   size_t viasz)
-{
-	for (size_t i = 0; p->family != 0 && i < cfg->nroutes; i++)
-		for (size_t k = 0; k < cfg->routes[i].n; k++) {
-			const struct esa_route *r = &cfg->routes[i].routes[k];
-
-			if (r->is_ip && r->family == p->family &&
-			    memcmp(r->ip, p->addr, r->family == AF_INET ? 4 : 16) == 0) {
-				esa_strlcpy(via, r->host, viasz);
-				return cfg->routes[i].domain;
-			}
-		}
-	return NULL;
-}
-
-/* choice_one - a single recipient domain, its source and via */
-static bool choice_one(struct esa_choice *ch, const char *domain,
-		       const char *source, const char *via)
-{
-	esa_strlcpy(ch->cands[0].domain, domain, sizeof(ch->cands[0].domain));
-	esa_strlcpy(ch->cands[0].via, via ? via : "", sizeof(ch->cands[0].via));
-	esa_strlcpy(ch->source, source, sizeof(ch->source));
-	ch->n = 1;
-	return true;
-}
-
-/* from_routes - the destinations file: a route named by the program, a
- * route host the program resolved to the peer, an IP route to the peer */
-static bool from_routes(const esa_config *cfg, const struct esa_peer_facts *p,
-			struct esa_choice *ch)
-{
-	const char *dom = p->name ? route_domain(cfg, p->name) : NULL;
-	char ip[ESA_NAME_MAX];
-
-	if (dom != NULL)
-		return choice_one(ch, dom, "config-route", p->name);
-	for (size_t i = 0; i < p->nlearned; i++)
-		if ((dom = route_domain(cfg, p->learned[i].host)) != NULL)
-			return choice_one(ch, dom, "config-route",
-					  p->learned[i].host);
-	if ((dom = route_domain_ip(cfg, p, ip, sizeof(ip))) != NULL)
-		return choice_one(ch, dom, "config-route", ip);
-	return false;
-}
-
-/* from_mx - the domains whose MX lookup by the program led to the peer,
- * narrowed to the one the program asked for when its name tells */
-static bool from_mx(const struct esa_peer_facts *p, struct esa_choice *ch)
-{
-	struct esa_candidate all[ESA_MAX_CANDIDATES];
-	const struct esa_learned *l = p->learned;
-	size_t n = 0, keep = 0, by_domain, k;
-
-	for (size_t i = 0; i < p->nlearned && n < ESA_MAX_CANDIDATES; i++) {
-		if (l[i].domain[0] == '\0')
-			continue;
-		for (k = 0; k < n; k++)
-			if (esa_name_eq(all[k].domain, l[i].domain) &&
-			    esa_name_eq(all[k].via, l[i].host))
-				break;
-		if (k < n)
-			continue;
-		esa_strlcpy(all[n].domain, l[i].domain, sizeof(all[n].domain));
-		esa_strlcpy(all[n].via, l[i].host, sizeof(all[n].via));
-		n++;
-	}
-	if (n == 0)
-		return false;
-	for (k = 0; p->name != NULL && k < n; k++)	/* the domain asked for */
-		if (esa_name_eq(all[k].domain, p->name))
-			ch->cands[keep++] = all[k];
-	by_domain = keep;
-	for (k = 0; p->name != NULL && by_domain == 0 && k < n; k++)
-		if (esa_name_eq(all[k].via, p->name))	/* else its MX host */
-			ch->cands[keep++] = all[k];
-	if (keep == 0) {	/* cannot tell: all of them */
-		memcpy(ch->cands, all, n * sizeof(all[0]));
-		keep = n;
-	}
-	ch->n = keep;
-	esa_strlcpy(ch->source, "mx-lookup", sizeof(ch->source));
-	return true;
-}
-
-/* esa_recipient_choose - the recipient domain(s) of a connection when no
- * setter gave one: the destinations file, the program's own MX lookups,
- * the name it asked for (the order of the file header, SPEC 8.3) */
-bool esa_recipient_choose(const esa_config *cfg, const struct esa_peer_facts *p,
-			  struct esa_choice *ch)
-{
-	memset(ch, 0, sizeof(*ch));
-	if (from_routes(cfg, p, ch) || from_mx(p, ch))
-		return true;
-	if (p->name != NULL)
-		return choice_one(ch, p->name, p->name_is_sni ? "sni" : "host",
-				  NULL);
-	return false;
-}
-
 #define LEARNED_MAX 32	/* names resolved to one peer, weighed at most */
 
-/* choose_recipient - the connection's recipient domain, once, when no
- * setter gave it; several MX-lookup candidates go to c->cands */
+/* choose_recipient - the connection's recipient domain(s), once, when no
+ * setter gave it: the facts of the SSL for recipient.c to choose from */
 static void choose_recipient(SSL *ssl, struct esa_conn *c)
 {
 	const char *host = X509_VERIFY_PARAM_get0_host(SSL_get0_param(ssl), 0);
@@ -327,14 +248,14 @@ static void choose_recipient(SSL *ssl, struct esa_conn *c)
 	ch = calloc(1, sizeof(*ch));
 	if (ch == NULL)
 		return;
-	if (c->learned != NULL && c->have_peer &&
+	if (c->hooks.learned != NULL && c->have_peer &&
 	    (p.learned = calloc(LEARNED_MAX, sizeof(*p.learned))) != NULL)
-		p.nlearned = c->learned(ssl, c, p.learned, LEARNED_MAX);
+		p.nlearned = c->hooks.learned(ssl, c->peer_family, c->peer,
+					      p.learned, LEARNED_MAX);
 	if (esa_recipient_choose(c->cfg, &p, ch)) {
 		esa_strlcpy(c->recipient, ch->cands[0].domain,
 			    sizeof(c->recipient));
-		esa_strlcpy(c->recipient_source, ch->source,
-			    sizeof(c->recipient_source));
+		c->recipient_source = ch->source;
 		if (c->via[0] == '\0')
 			esa_strlcpy(c->via, ch->cands[0].via, sizeof(c->via));
 		free(c->cands);	/* only ever chosen once; for safety */
@@ -361,8 +282,7 @@ static void make_target(SSL *ssl, struct esa_conn *c,
 	memset(t, 0, sizeof(*t));
 	if (!c->have_peer)
 		peer_from_fd(ssl, c);
-	esa_strlcpy(res->recipient_source, c->recipient_source,
-		    sizeof(res->recipient_source));
+	res->recipient_source = c->recipient_source;
 	if (recipient[0] != '\0' &&
 	    esa_domain_normalize(recipient, t->recipient,
 				 sizeof(t->recipient), why, sizeof(why)) < 0) {
@@ -396,7 +316,7 @@ static enum esa_tls effective_tls(const struct esa_conn *c,
 /* modes_for - which algorithms the setting needs (both when logging) */
 static unsigned modes_for(const struct esa_conn *c, enum esa_tls tls)
 {
-	return c->all_modes ? 3u : esa_tls_modes(tls);
+	return c->hooks.all_modes ? 3u : esa_tls_modes(tls);
 }
 
 /* stock - what OpenSSL itself decided: chain and the program's host name */
@@ -448,67 +368,9 @@ static struct esa_result *evaluate_for(SSL *ssl, struct esa_conn *c,
 	return res;
 }
 
-/* note_candidate - one candidate's own verdicts, for the log */
-static void note_candidate(struct esa_result *res,
-			   const struct esa_candidate *cand,
-			   const struct esa_result *of)
-{
-	struct esa_candidate_verdict *v;
-
-	if (res->ncandidates >= ESA_MAX_CANDIDATES)
-		return;
-	if (res->candidates == NULL &&	/* only with several candidates */
-	    (res->candidates = calloc(ESA_MAX_CANDIDATES,
-				      sizeof(*res->candidates))) == NULL)
-		return;
-	v = &res->candidates[res->ncandidates++];
-	esa_strlcpy(v->domain, of->recipient[0] ? of->recipient : cand->domain,
-		    sizeof(v->domain));
-	esa_strlcpy(v->via, cand->via, sizeof(v->via));
-	v->tls = of->tls;
-	v->verify_pass = esa_result_pass(of, ESA_MODE_VERIFY);
-	v->hosted_pass = esa_result_pass(of, ESA_MODE_HOSTED);
-	v->accept = of->accept;
-}
-
-/* merge - fold another candidate's result into res: a mode that passed
- * takes the other's failing verdict (its reason naming that domain), the
- * DNS queries add up, and the connection is accepted only if both are */
-static void merge(struct esa_result *res, struct esa_result *other)
-{
-	char why[ESA_ERR_MAX];
-
-	for (int m = ESA_MODE_VERIFY; m <= ESA_MODE_HOSTED; m++) {
-		struct esa_verdict *v = &res->verdict[m], *o = &other->verdict[m];
-
-		if (!o->computed || (v->computed && !v->pass) || o->pass)
-			continue;
-		free(v->tries);
-		*v = *o;
-		o->tries = NULL;
-		o->ntries = o->tries_cap = 0;
-		snprintf(why, sizeof(why), "recipient candidate %s: %s",
-			 other->recipient, o->reason);
-		esa_strlcpy(v->reason, why, sizeof(v->reason));
-	}
-	if (other->ndns > 0 &&
-	    esa_grow((void **)&res->dns, &res->dns_cap, res->ndns + other->ndns,
-		     sizeof(*res->dns)) == 0) {
-		memcpy(res->dns + res->ndns, other->dns,
-		       other->ndns * sizeof(*res->dns));
-		res->ndns += other->ndns;
-	}
-	if (res->error[0] == '\0' && other->error[0] != '\0')
-		esa_strlcpy(res->error, other->error, sizeof(res->error));
-	if (res->accept && !other->accept) {
-		res->accept = false;
-		res->tls = other->tls;	/* the setting that refused */
-	}
-}
-
 /* evaluate - stage II for the finished (or failed) chain, for every
  * recipient candidate under one DNS budget, into a new result that
- * replaces c->result */
+ * replaces c->result; the candidates' verdicts fold into it (recipient.c) */
 static struct esa_result *evaluate(SSL *ssl, struct esa_conn *c,
 				   X509_STORE_CTX *x)
 {
@@ -518,8 +380,8 @@ static struct esa_result *evaluate(SSL *ssl, struct esa_conn *c,
 	choose_recipient(ssl, c);
 	res = evaluate_for(ssl, c, x, c->ncands > 1 ? &c->cands[0] : NULL,
 			   deadline);
-	if (res != NULL && c->ncands > 1)
-		note_candidate(res, &c->cands[0], res);
+	if (res != NULL && esa_candidates_set(res, c->cands, c->ncands) == 0)
+		esa_candidates_note(res, 0, res);
 	for (size_t i = 1; res != NULL && i < c->ncands; i++) {
 		other = evaluate_for(ssl, c, x, &c->cands[i], deadline);
 		if (other == NULL) {
@@ -527,29 +389,15 @@ static struct esa_result *evaluate(SSL *ssl, struct esa_conn *c,
 			res = NULL;
 			break;
 		}
-		note_candidate(res, &c->cands[i], other);
-		merge(res, other);
+		esa_candidates_note(res, i, other);
+		esa_candidates_merge(res, other);
 		esa_result_free(other);
 	}
 	if (res == NULL)
 		return NULL;
 	esa_result_free(c->result);
 	c->result = res;
-	c->decided = true;
-	c->accepted = res->accept;
-	c->stock_name_failed = c->name_error;
 	return res;
-}
-
-/* accept_all - the decision under every candidate's setting (observe,
- * after ESA's own chain check) */
-static bool accept_all(const struct esa_result *res)
-{
-	bool ok = esa_result_accept(res, res->tls);
-
-	for (size_t i = 0; i < res->ncandidates; i++)
-		ok = ok && esa_result_accept(res, res->candidates[i].tls);
-	return ok;
 }
 
 /* finish - the end of one verification: timing, the shim's hook, reset */
@@ -559,8 +407,8 @@ static void finish(SSL *ssl, struct esa_conn *c)
 		c->result->elapsed_us = esa_now_us() - c->started_us;
 	c->chain_failed = c->name_error = false;
 	c->started_us = 0;
-	if (c->on_decide != NULL)
-		c->on_decide(ssl, c);
+	if (c->hooks.on_decide != NULL)
+		c->hooks.on_decide(ssl, c->result);
 }
 
 /* decide - run stage II and set the verification result as SPEC 5 says;
@@ -615,7 +463,8 @@ static int observe(SSL *ssl, struct esa_conn *c, int ok, X509_STORE_CTX *x)
 				X509_STORE_CTX_get0_untrusted(x), 0,
 				SSL_get_security_level(ssl), res);
 	if (res != NULL)
-		res->accept = accept_all(res) && c->forced_error[0] == '\0';
+		res->accept = esa_candidates_accept(res) &&
+			      c->forced_error[0] == '\0';
 	finish(ssl, c);
 	return answer;
 }
@@ -623,28 +472,13 @@ static int observe(SSL *ssl, struct esa_conn *c, int ok, X509_STORE_CTX *x)
 /* refuses_on_failure - settings under which a failed chain is final */
 static bool refuses_on_failure(struct esa_conn *c, SSL *ssl)
 {
-	struct esa_target t;
-	char why[ESA_ERR_MAX];
-
 	if (c->forced_error[0] != '\0')
 		return true;
 	if (c->tls_set)
 		return esa_tls_refuses_failure(c->tls);
-	memset(&t, 0, sizeof(t));
 	choose_recipient(ssl, c);
-	for (size_t i = 0; i < (c->ncands > 1 ? c->ncands : 1); i++) {
-		const char *d = c->ncands > 1 ? c->cands[i].domain : c->recipient;
-
-		if (esa_domain_normalize(d, t.recipient, sizeof(t.recipient),
-					 why, sizeof(why)) < 0) {
-			if (esa_tls_refuses_failure(c->cfg->tls))
-				return true;
-		} else if (esa_tls_refuses_failure(
-				   esa_config_tls_for(c->cfg, t.recipient))) {
-			return true;	/* one candidate refusing refuses */
-		}
-	}
-	return false;
+	return esa_recipient_refuses_failure(c->cfg, c->recipient, c->cands,
+					     c->ncands);
 }
 
 /* esa_verify_cb - the verify callback installed by esa_*_install */
@@ -652,7 +486,7 @@ int esa_verify_cb(int ok, X509_STORE_CTX *x)
 {
 	SSL *ssl = X509_STORE_CTX_get_ex_data(
 		x, SSL_get_ex_data_X509_STORE_CTX_idx());
-	struct esa_conn *c = esa_conn_get(ssl, true);
+	struct esa_conn *c = conn_get(ssl, true);
 	int err = X509_STORE_CTX_get_error(x);
 	int depth = X509_STORE_CTX_get_error_depth(x);
 
@@ -660,11 +494,11 @@ int esa_verify_cb(int ok, X509_STORE_CTX *x)
 		X509_STORE_CTX_set_error(x, X509_V_ERR_APPLICATION_VERIFICATION);
 		return 0;
 	}
-	if (c->skip != NULL && c->skip(ssl))
+	if (c->hooks.skip != NULL && c->hooks.skip(ssl))
 		return c->prev ? c->prev(ok, x) : ok;
 	if (c->started_us == 0)
 		c->started_us = esa_now_us();
-	if (c->observe)
+	if (c->hooks.observe)
 		return observe(ssl, c, ok, x);
 	if (c->prev != NULL) {	/* the program's callback still runs */
 		c->prev(ok, x);
@@ -781,19 +615,32 @@ int esa_ssl_install(SSL *ssl, esa_config *cfg)
 /* esa_ssl_set_recipient - the recipient domain of this connection */
 int esa_ssl_set_recipient(SSL *ssl, const char *domain)
 {
-	struct esa_conn *c = esa_conn_get(ssl, true);
+	struct esa_conn *c = conn_get(ssl, true);
 
 	if (c == NULL || domain == NULL || strlen(domain) >= sizeof(c->recipient))
 		return -1;
 	esa_strlcpy(c->recipient, domain, sizeof(c->recipient));
-	esa_strlcpy(c->recipient_source, "set", sizeof(c->recipient_source));
+	c->recipient_source = ESA_RCPT_SET;
+	return 0;
+}
+
+/* esa_ssl_set_recipient_from - the recipient domain as a host knows it */
+int esa_ssl_set_recipient_from(SSL *ssl, const char *domain,
+			       enum esa_recipient_source source)
+{
+	struct esa_conn *c = conn_get(ssl, true);
+
+	if (c == NULL || domain == NULL || strlen(domain) >= sizeof(c->recipient))
+		return -1;
+	esa_strlcpy(c->recipient, domain, sizeof(c->recipient));
+	c->recipient_source = source;
 	return 0;
 }
 
 /* esa_ssl_set_via - the route or MX host the connection was made to */
 int esa_ssl_set_via(SSL *ssl, const char *host)
 {
-	struct esa_conn *c = esa_conn_get(ssl, true);
+	struct esa_conn *c = conn_get(ssl, true);
 	char why[ESA_ERR_MAX];
 
 	if (c == NULL || host == NULL)
@@ -807,7 +654,7 @@ int esa_ssl_set_via(SSL *ssl, const char *host)
 /* esa_ssl_set_peer - the peer address, instead of getpeername() */
 int esa_ssl_set_peer(SSL *ssl, const char *ip)
 {
-	struct esa_conn *c = esa_conn_get(ssl, true);
+	struct esa_conn *c = conn_get(ssl, true);
 	int family;
 	unsigned char addr[16];
 
@@ -819,16 +666,66 @@ int esa_ssl_set_peer(SSL *ssl, const char *ip)
 	return 0;
 }
 
+/* esa_ssl_note_peer - the peer a host saw on the socket, unless known */
+void esa_ssl_note_peer(SSL *ssl, int family, const unsigned char addr[16])
+{
+	struct esa_conn *c = conn_get(ssl, false);
+
+	if (c == NULL || c->have_peer ||
+	    (family != AF_INET && family != AF_INET6))
+		return;
+	c->peer_family = family;
+	memcpy(c->peer, addr, 16);
+	c->have_peer = true;
+}
+
+/* esa_ssl_refuse - refuse every verification of ssl; the first reason stays */
+void esa_ssl_refuse(SSL *ssl, const char *why)
+{
+	struct esa_conn *c = conn_get(ssl, false);
+
+	if (c != NULL && why != NULL && c->forced_error[0] == '\0')
+		esa_strlcpy(c->forced_error, why, sizeof(c->forced_error));
+}
+
+/* esa_ssl_set_prev - the program's callback, chained from now on */
+void esa_ssl_set_prev(SSL *ssl, SSL_verify_cb cb)
+{
+	struct esa_conn *c = conn_get(ssl, false);
+
+	if (c != NULL)
+		c->prev = cb;
+}
+
+/* esa_ssl_set_all_modes - both algorithms in ssl's records */
+int esa_ssl_set_all_modes(SSL *ssl)
+{
+	struct esa_conn *c = conn_get(ssl, true);
+
+	if (c == NULL)
+		return -1;
+	c->hooks.all_modes = true;
+	return 0;
+}
+
 /* esa_ssl_set_tls - the TLS setting of this connection */
 int esa_ssl_set_tls(SSL *ssl, enum esa_tls tls)
 {
-	struct esa_conn *c = esa_conn_get(ssl, true);
+	struct esa_conn *c = conn_get(ssl, true);
 
 	if (c == NULL || !esa_tls_valid(tls))
 		return -1;
 	c->tls = tls;
 	c->tls_set = true;
 	return 0;
+}
+
+/* esa_ssl_record - the same record, for a host to edit its report */
+struct esa_result *esa_ssl_record(SSL *ssl)
+{
+	struct esa_conn *c = conn_get(ssl, false);
+
+	return c ? c->result : NULL;
 }
 
 /* esa_ssl_result - the decision of the last verification, or NULL */

@@ -7,7 +7,9 @@
  * dnsfile.c (one lookup interface, two resolvers, SPEC 6), config.c
  * (settings, routes, destinations file, SPEC 5 and 8.4), identity.c (the two
  * algorithms and the decision record, SPEC 4), result.c (text and JSON from
- * the record), callback.c (the OpenSSL glue, SPEC 2 and 5).
+ * the record), recipient.c (which recipient domain(s), SPEC 8.3, and how
+ * several candidates fold into one decision), callback.c (the OpenSSL
+ * glue, SPEC 2 and 5; its per-connection state is private to it).
  * The command-line tool and the shim include this header too; users do not.
  */
 #ifndef ESA_INTERNAL_H
@@ -321,7 +323,20 @@ struct esa_dnsq {
 
 #define ESA_MAX_CANDIDATES 8	/* recipient domains weighed per connection */
 
-/* One candidate's verdicts, for the log, when there were several. */
+/* Where a connection's recipient domain came from (SPEC 8.3, the log's
+ * "recipient_source"; recipient.c has the names). */
+enum esa_recipient_source {
+	ESA_RCPT_NONE = 0,	/* "": not from a connection (esa-check) */
+	ESA_RCPT_SET,		/* "set": esa_ssl_set_recipient */
+	ESA_RCPT_ENV,		/* "env": ESA_RECIPIENT_DOMAIN (the shim) */
+	ESA_RCPT_CONFIG_ROUTE,	/* "config-route": a configured route */
+	ESA_RCPT_MX_LOOKUP,	/* "mx-lookup": the program's own MX lookups */
+	ESA_RCPT_HOST,		/* "host": the name it asked OpenSSL to check */
+	ESA_RCPT_SNI,		/* "sni": the name it sent */
+};
+
+/* One candidate recipient domain as chosen, and, when there were several,
+ * its own verdicts (for the log). */
 struct esa_candidate_verdict {
 	char domain[ESA_NAME_MAX];
 	char via[ESA_NAME_MAX];
@@ -333,7 +348,7 @@ struct esa_candidate_verdict {
 
 struct esa_result {
 	char recipient[ESA_NAME_MAX];
-	char recipient_source[32];	/* "set", "host", "sni", ... ("" offline) */
+	enum esa_recipient_source recipient_source;	/* NONE offline */
 	char peer[64];		/* text, "" if unknown */
 	char via[ESA_NAME_MAX];
 	enum esa_tls tls;
@@ -357,10 +372,11 @@ struct esa_result {
 	char stock_host[ESA_NAME_MAX];	/* the name the program asked for */
 	bool accept;			/* the decision under tls (callback) */
 	uint64_t elapsed_us;		/* time the decision took */
-	/* several possible recipient domains (recipient_source "mx-lookup"):
-	 * each one's verdicts; a mode passes, and the connection is accepted,
+	/* the recipient domains chosen for the connection (recipient.c), the
+	 * first one first; with several (recipient_source "mx-lookup") each
+	 * one's verdicts, and a mode passes, and the connection is accepted,
 	 * only if it does for every one of them */
-	struct esa_candidate_verdict *candidates;	/* ESA_MAX_CANDIDATES, or NULL */
+	struct esa_candidate_verdict *candidates;	/* malloc'd, or NULL */
 	size_t ncandidates;
 };
 
@@ -422,7 +438,7 @@ int esa_chain_stock_auth_level(void);
 size_t esa_chain_flag_names(unsigned long flags, const char **out,
 			    size_t max);
 
-/* ---- callback.c: per-connection state ---------------------------------- */
+/* ---- recipient.c: which recipient domain(s), SPEC 8.3 -------------------- */
 
 /* What the program's own DNS work says about the peer (the shim watches it,
  * issue 7): host is a name the program resolved to the peer address, domain
@@ -440,47 +456,6 @@ struct esa_candidate {
 	char via[ESA_NAME_MAX];
 };
 
-struct esa_conn {
-	esa_config *cfg;		/* a reference, dropped with the SSL */
-	SSL_verify_cb prev;		/* the program's callback, still called */
-	char recipient[ESA_NAME_MAX];	/* as given; normalised when used */
-	char recipient_source[32];	/* "set" (setter), "env" (the shim), "config-route",
-					 * "mx-lookup", "host" or "sni" */
-	char via[ESA_NAME_MAX];
-	bool have_peer;
-	int peer_family;
-	unsigned char peer[16];
-	bool tls_set;
-	enum esa_tls tls;
-	bool all_modes;			/* compute both algorithms (for logs) */
-	bool observe;			/* decide nothing: verify on the side */
-	char forced_error[ESA_ERR_MAX];	/* set: refuse every verification */
-	/* hooks for the shim; NULL in the library's own use */
-	bool (*skip)(SSL *ssl);		/* true: behave as if not installed */
-	void (*on_decide)(SSL *ssl, struct esa_conn *c);
-	/* the names the program resolved to the peer and the domains whose MX
-	 * records named them, at most max, most recently learned first */
-	size_t (*learned)(SSL *ssl, const struct esa_conn *c,
-			  struct esa_learned *out, size_t max);
-	void *hook_arg;
-	/* recipient_source "mx-lookup": every domain whose MX led to the peer
-	 * (narrowed by the name the program asked for), chosen once; the
-	 * first is c->recipient */
-	struct esa_candidate *cands;	/* ncands of them, malloc'd */
-	size_t ncands;
-	uint64_t started_us;		/* when the verification began */
-	/* one verification's observations, reset once it is decided */
-	bool chain_failed;
-	int chain_error;
-	int chain_depth;
-	bool name_error;		/* OpenSSL's own host-name check failed */
-	/* the last decision */
-	bool decided;
-	bool accepted;
-	bool stock_name_failed;		/* name_error of the decided verification */
-	struct esa_result *result;
-};
-
 /* What is known of a connection's peer when the recipient domain is to be
  * chosen (esa_recipient_choose). */
 struct esa_peer_facts {
@@ -496,8 +471,11 @@ struct esa_peer_facts {
 struct esa_choice {
 	struct esa_candidate cands[ESA_MAX_CANDIDATES];
 	size_t n;
-	char source[32];		/* "config-route", "mx-lookup", "host", "sni" */
+	enum esa_recipient_source source;	/* CONFIG_ROUTE .. SNI */
 };
+
+/* The log word of a source: "", "set", "env", "config-route", ... */
+const char *esa_recipient_source_name(enum esa_recipient_source source);
 
 /* esa_recipient_choose - when no setter gave the recipient domain: the
  * domain whose configured routes name p->name, a learned host or the peer
@@ -507,14 +485,86 @@ struct esa_choice {
  * "sni").  false when nothing is known. */
 bool esa_recipient_choose(const esa_config *cfg, const struct esa_peer_facts *p,
 			  struct esa_choice *ch);
+/* Does a failed chain refuse at once for this connection: its recipient
+ * (n <= 1) or any of its n > 1 candidates under a setting that refuses
+ * failures (an invalid domain: the configuration's default setting)? */
+bool esa_recipient_refuses_failure(const esa_config *cfg, const char *recipient,
+				   const struct esa_candidate *cands, size_t n);
 
-/* The state of ssl, created from its SSL_CTX's installation when create is
- * set; NULL when ssl is not under esaverify. */
-struct esa_conn *esa_conn_get(SSL *ssl, bool create);
-/* Install on ssl with cfg even if its SSL_CTX has no installation, keeping
- * prev as the program's callback (the shim). */
-struct esa_conn *esa_conn_attach(SSL *ssl, esa_config *cfg,
-				 SSL_verify_cb prev);
+/* The candidates of a connection in its record (res->candidates, each
+ * with the record's setting until noted); 0, or -1 out of memory. */
+int esa_candidates_set(struct esa_result *res, const struct esa_candidate *c,
+		       size_t n);
+/* Candidate i's own verdicts, from the record made for it alone. */
+void esa_candidates_note(struct esa_result *res, size_t i,
+			 const struct esa_result *of);
+/* Fold another candidate's record into res: a mode passes, and the
+ * connection is accepted, only if it does for both; the DNS log adds up.
+ * other's failing verdicts move into res (other keeps the rest). */
+void esa_candidates_merge(struct esa_result *res, struct esa_result *other);
+/* Accepted under the record's setting and every candidate's (observe). */
+bool esa_candidates_accept(const struct esa_result *res);
+
+/* What ESA does with an SMTP MAIL FROM about to go out in clear. */
+struct esa_plaintext {
+	enum esa_tls tls;		/* the setting it is judged by */
+	char domain[ESA_NAME_MAX];	/* the recipient domain judged for, "" */
+	bool reject;			/* ESA would not deliver it */
+	char why[ESA_ERR_MAX];		/* one line for the log */
+};
+/* esa_plaintext_judge - judged for recipient when the host knows it
+ * (ESA_RECIPIENT_DOMAIN; NULL or "" if not), else for the domains p leads
+ * to (the first whose setting requires TLS, else the first), else by the
+ * default; refused under a setting that requires TLS (SPEC 5) or when
+ * config_error is set (fail closed). */
+void esa_plaintext_judge(const esa_config *cfg, const char *recipient,
+			 const struct esa_peer_facts *p,
+			 const char *config_error, struct esa_plaintext *out);
+
+/* ---- callback.c: the connection, and what a host (the shim) may ask ------ */
+
+/* What a host that attaches the library to connections it does not own
+ * (the shim) asks of each of them; NULL hooks are not called. */
+struct esa_hooks {
+	bool observe;		/* decide nothing: verify on the side */
+	bool all_modes;		/* compute both algorithms (for logs) */
+	/* true: behave as if not installed (ESA_PORTS) */
+	bool (*skip)(SSL *ssl);
+	/* one verification was decided; res is its record (may be NULL when
+	 * memory ran out) */
+	void (*on_decide)(SSL *ssl, const struct esa_result *res);
+	/* the names the program resolved to the peer and the domains whose MX
+	 * records named them, at most max, most recently learned first */
+	size_t (*learned)(SSL *ssl, int family, const unsigned char *addr,
+			  struct esa_learned *out, size_t max);
+};
+
+/* esa_ssl_attach - install on ssl with cfg even if its SSL_CTX has no
+ * installation, keeping prev as the program's callback, with the host's
+ * hooks (copied).  Nothing is changed on an SSL already under esaverify.
+ * 0, or -1. */
+int esa_ssl_attach(SSL *ssl, esa_config *cfg, SSL_verify_cb prev,
+		   const struct esa_hooks *hooks);
+/* Is ssl under esaverify (installed or attached)? */
+bool esa_ssl_attached(SSL *ssl);
+/* The recipient domain as the host knows it (ESA_RECIPIENT_DOMAIN: source
+ * ESA_RCPT_ENV); 0 or -1. */
+int esa_ssl_set_recipient_from(SSL *ssl, const char *domain,
+			       enum esa_recipient_source source);
+/* The peer address the host saw on the connection's socket; kept only
+ * when none is known yet. */
+void esa_ssl_note_peer(SSL *ssl, int family, const unsigned char addr[16]);
+/* Refuse every verification of ssl, with this reason; the first reason
+ * given stays. */
+void esa_ssl_refuse(SSL *ssl, const char *why);
+/* The program's verify callback, set after attaching: the one chained. */
+void esa_ssl_set_prev(SSL *ssl, SSL_verify_cb cb);
+/* Compute both algorithms for ssl's record, whatever the setting needs
+ * (esa-check live, benchmarks); 0 or -1. */
+int esa_ssl_set_all_modes(SSL *ssl);
+/* The record of ssl's last decision, for a host that reports from it
+ * (esa-check live sets the domain's own setting on it); NULL if none. */
+struct esa_result *esa_ssl_record(SSL *ssl);
 /* The callback itself, for the shim to recognise and chain. */
 int esa_verify_cb(int ok, X509_STORE_CTX *x);
 

@@ -16,7 +16,7 @@
  * Reply text is kept raw and escaped where it is printed.
  *
  * The handshake runs under setting 4 (preferred-verify) with both modes
- * computed (esa_conn.all_modes): the callback then records its verdicts
+ * computed (esa_ssl_set_all_modes): the callback then records its verdicts
  * and never refuses, so every certificate gets a decision record; live.c
  * decides from the record whether the host passes the requested modes.
  */
@@ -363,21 +363,19 @@ static int tls_prepare(struct live *l, struct smtp *s, struct live_attempt *a,
 		       char *err, size_t errsz)
 {
 	const struct live_host *h = &l->hosts[a->host];
-	struct esa_conn *c;
 
 	a->ssl = SSL_new(l->ctx);
 	if (a->ssl == NULL || esa_ssl_install(a->ssl, l->cfg) != 0 ||
 	    esa_ssl_set_recipient(a->ssl, l->o->domain) != 0 ||
 	    esa_ssl_set_via(a->ssl, h->name) != 0 ||
 	    esa_ssl_set_tls(a->ssl, ESA_TLS_PREFERRED_VERIFY) != 0 ||
-	    (c = esa_conn_get(a->ssl, true)) == NULL ||
+	    esa_ssl_set_all_modes(a->ssl) != 0 ||	/* both verdicts */
 	    SSL_set_fd(a->ssl, s->fd) != 1) {
 		snprintf(err, errsz, "cannot set up TLS: %s",
 			 esa_config_error(l->cfg)[0] ? esa_config_error(l->cfg)
 						     : "out of memory");
 		return -1;
 	}
-	c->all_modes = true;	/* both verdicts in the record */
 	if (!h->is_ip)	/* SNI: the host name connected to */
 		SSL_set_tlsext_host_name(a->ssl, h->name);
 	if (l->o->at > 0)
@@ -458,9 +456,7 @@ static int tls_details(struct live_attempt *a)
 /* take_record - the decision record the callback left on the SSL */
 static void take_record(struct live_attempt *a)
 {
-	struct esa_conn *c = esa_conn_get(a->ssl, false);
-
-	a->res = c != NULL ? c->result : NULL;
+	a->res = esa_ssl_record(a->ssl);
 	if (a->outcome != LIVE_TLS_FAILED && a->outcome != LIVE_TIMEOUT)
 		fail(a, LIVE_FAILED, a->res ? "verified" :
 		     "no decision record: the certificate was never verified");

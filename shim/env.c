@@ -331,9 +331,3 @@ bool shim_port_smtp(const struct shim_conf *sc, int port)
 		return shim_port_selected(sc, port);
 	return port == 25 || port == 587 || port == 2525;
 }
-
-/* shim_default_tls - the setting for ESA_RECIPIENT_DOMAIN, else default */
-enum esa_tls shim_default_tls(const struct shim_conf *sc)
-{
-	return esa_config_tls_for(sc->cfg, sc->recipient);
-}

@@ -12,7 +12,7 @@
  * its own exported functions internally), so all three hooks attach, and
  * attaching is idempotent: it also absorbs the retries of non-blocking
  * handshakes.  Attaching hangs libesaverify's per-connection state on the
- * SSL (esa_conn_attach), keeps the program's verify callback as the one the
+ * SSL (esa_ssl_attach, with the shim's hooks), keeps the program's verify callback as the one the
  * library chains to (it is still called), and installs the shim's callback
  * with the program's verify mode unchanged.  SSL_set_verify calls made
  * later are rerouted the same way.
@@ -186,44 +186,45 @@ static void real_set_session(SSL *ssl, SSL_SESSION *session)
 }
 
 /* use_store - stage I for a program that verifies nothing: the shim's
- * store; without one the connection fails closed */
-static void use_store(SSL *ssl, struct esa_conn *c, struct shim_ssl *st)
+ * store; without one the library refuses the connection (fail closed) */
+static void use_store(SSL *ssl, struct shim_ssl *st)
 {
-	char why[ESA_ERR_MAX];
+	char why[ESA_ERR_MAX], msg[ESA_ERR_MAX];
 	X509_STORE *store;
 
 	if (st->store_set)
 		return;
 	store = shim_store(why, sizeof(why));
-	if (store != NULL && SSL_set1_verify_cert_store(ssl, store) == 1)
+	if (store != NULL && SSL_set1_verify_cert_store(ssl, store) == 1) {
 		st->store_set = true;
-	else if (c->forced_error[0] == '\0')
-		snprintf(c->forced_error, sizeof(c->forced_error),
-			 "no trust store for stage I: %.400s", store ? "cannot "
-			 "attach it" : why);
+		return;
+	}
+	snprintf(msg, sizeof(msg), "no trust store for stage I: %.400s",
+		 store ? "cannot attach it" : why);
+	esa_ssl_refuse(ssl, msg);
 }
 
 /* arm - esa: the ESA verdict decides this connection */
-static void arm(SSL *ssl, struct esa_conn *c, struct shim_ssl *st)
+static void arm(SSL *ssl, struct shim_ssl *st)
 {
 	int mode = SSL_get_verify_mode(ssl);
 
 	if (!(mode & SSL_VERIFY_PEER))
-		use_store(ssl, c, st);
-	if (esa_chain_profile_flags(c->cfg) != 0)  /* ESA_STRICT, ... */
+		use_store(ssl, st);
+	if (esa_chain_profile_flags(shim_conf()->cfg) != 0)  /* ESA_STRICT */
 		X509_VERIFY_PARAM_set_flags(SSL_get0_param(ssl),
-					    esa_chain_profile_flags(c->cfg));
+				    esa_chain_profile_flags(shim_conf()->cfg));
 	real_set_verify(ssl, mode | SSL_VERIFY_PEER, shim_verify_cb);
 	st->armed = true;
 }
 
 /* settle - decide, once the port is known if ESA_PORTS needs it, whether
  * this connection is ESA's; arm it under esa */
-static void settle(SSL *ssl, struct esa_conn *c, struct shim_ssl *st)
+static void settle(SSL *ssl, struct shim_ssl *st)
 {
 	const struct shim_conf *sc = shim_conf();
 
-	if (st->settled || c == NULL)
+	if (st->settled || !esa_ssl_attached(ssl))
 		return;
 	if (sc->nports > 0) {
 		if (st->port == 0)
@@ -232,7 +233,7 @@ static void settle(SSL *ssl, struct esa_conn *c, struct shim_ssl *st)
 	}
 	st->settled = true;
 	if (!st->skipped && !sc->observe)
-		arm(ssl, c, st);
+		arm(ssl, st);
 }
 
 /* note_socket - fd is the connection's socket: peer and port.  It must
@@ -240,8 +241,7 @@ static void settle(SSL *ssl, struct esa_conn *c, struct shim_ssl *st)
  * DTLS) connection carries a byte stream, so with an INET peer it is TCP
  * and needs no SO_TYPE query; a socket only seen written to (a BIO of the
  * program's own) is asked. */
-static bool note_socket(SSL *ssl, struct esa_conn *c, struct shim_ssl *st,
-			int fd)
+static bool note_socket(SSL *ssl, struct shim_ssl *st, int fd)
 {
 	unsigned char addr[16];
 	int family, port, type = 0;
@@ -254,11 +254,7 @@ static bool note_socket(SSL *ssl, struct esa_conn *c, struct shim_ssl *st,
 		return false;
 	st->fd = fd;
 	st->port = port;
-	if (c != NULL && !c->have_peer) {
-		c->peer_family = family;
-		memcpy(c->peer, addr, 16);
-		c->have_peer = true;
-	}
+	esa_ssl_note_peer(ssl, family, addr);
 	return true;
 }
 
@@ -266,15 +262,13 @@ static bool note_socket(SSL *ssl, struct esa_conn *c, struct shim_ssl *st,
 void shim_learn_socket(SSL *ssl, int fd)
 {
 	struct shim_ssl *st = state_get(ssl, false);
-	struct esa_conn *c;
 	int saved = errno;
 
 	if (st == NULL || st->fd >= 0)
 		return;
 	shim_busy++;
-	c = esa_conn_get(ssl, false);
-	if (note_socket(ssl, c, st, SSL_get_fd(ssl) >= 0 ? SSL_get_fd(ssl) : fd))
-		settle(ssl, c, st);
+	if (note_socket(ssl, st, SSL_get_fd(ssl) >= 0 ? SSL_get_fd(ssl) : fd))
+		settle(ssl, st);
 	shim_busy--;
 	errno = saved;
 }
@@ -293,67 +287,65 @@ void shim_match_hello(int fd, const unsigned char *buf, size_t len)
 		shim_learn_socket(ssl, fd);
 }
 
-/* on_decide - the library decided: mark the socket, log the line */
-static void on_decide(SSL *ssl, struct esa_conn *c)
+/* on_decide - the library decided: mark the socket, log the line from
+ * the decision record */
+static void on_decide(SSL *ssl, const struct esa_result *res)
 {
 	struct shim_ssl *st = state_get(ssl, false);
 	int fd = st && st->fd >= 0 ? st->fd : SSL_get_fd(ssl);
 
-	if (!c->observe && c->result != NULL && c->result->accept)
+	if (!shim_conf()->observe && res != NULL && res->accept)
 		shim_mark_tls(fd);
-	shim_log_decision(ssl, c, st ? st->port : 0);
+	shim_log_decision(ssl, res, st ? st->port : 0);
 }
 
 /* skip_conn - asked by the callback: is this connection left alone? */
 static bool skip_conn(SSL *ssl)
 {
 	struct shim_ssl *st = state_get(ssl, false);
-	struct esa_conn *c;
 
 	if (st == NULL)
 		return false;
 	if (!st->settled) {	/* ESA_PORTS and the port was not known yet */
-		c = esa_conn_get(ssl, false);
 		if (st->fd < 0)
-			note_socket(ssl, c, st, SSL_get_fd(ssl));
-		settle(ssl, c, st);
+			note_socket(ssl, st, SSL_get_fd(ssl));
+		settle(ssl, st);
 	}
 	return !st->settled || st->skipped;
 }
 
 /* learned - the library asks what the program's DNS work says about the
  * connection's peer (recipient_source "mx-lookup", issue 7) */
-static size_t learned(SSL *ssl, const struct esa_conn *c,
+static size_t learned(SSL *ssl, int family, const unsigned char *addr,
 		      struct esa_learned *out, size_t max)
 {
 	(void)ssl;
-	if (!c->have_peer)
-		return 0;
-	return shim_learned(c->peer_family, c->peer, out, max);
+	return shim_learned(family, addr, out, max);
 }
 
-/* setup - the library's state for a new client connection */
-static struct esa_conn *setup(SSL *ssl, const struct shim_conf *sc)
+/* setup - the library's state for a new client connection: the shim's
+ * hooks, the configuration error (every verification refuses) and
+ * ESA_RECIPIENT_DOMAIN; 0 or -1 */
+static int setup(SSL *ssl, const struct shim_conf *sc)
 {
+	const struct esa_hooks hooks = {
+		.observe = sc->observe,
+		.all_modes = true,	/* one run gives the whole A/B picture */
+		.skip = skip_conn,
+		.on_decide = on_decide,
+		.learned = learned,
+	};
 	SSL_verify_cb prev = SSL_get_verify_callback(ssl);
-	struct esa_conn *c;
 
-	c = esa_conn_attach(ssl, sc->cfg, prev == shim_verify_cb ? NULL : prev);
-	if (c == NULL)
-		return NULL;
-	c->all_modes = true;	/* one run gives the whole A/B picture */
-	c->observe = sc->observe;
-	c->skip = skip_conn;
-	c->on_decide = on_decide;
-	c->learned = learned;
-	esa_strlcpy(c->forced_error, sc->error, sizeof(c->forced_error));
-	if (sc->recipient[0] != '\0') {
-		esa_strlcpy(c->recipient, sc->recipient, sizeof(c->recipient));
-		esa_strlcpy(c->recipient_source, "env",
-			    sizeof(c->recipient_source));
-	}
+	if (esa_ssl_attach(ssl, sc->cfg, prev == shim_verify_cb ? NULL : prev,
+			   &hooks) != 0)
+		return -1;
+	if (sc->error[0] != '\0')
+		esa_ssl_refuse(ssl, sc->error);
+	if (sc->recipient[0] != '\0')
+		esa_ssl_set_recipient_from(ssl, sc->recipient, ESA_RCPT_ENV);
 	real_set_verify(ssl, SSL_get_verify_mode(ssl), shim_verify_cb);
-	return c;
+	return 0;
 }
 
 /* attach - put ESA verification on a client SSL; idempotent */
@@ -361,7 +353,6 @@ static void attach(SSL *ssl, bool is_client)
 {
 	const struct shim_conf *sc;
 	struct shim_ssl *st;
-	struct esa_conn *c;
 	int saved = errno;
 
 	if (ssl == NULL || shim_busy)
@@ -373,12 +364,11 @@ static void attach(SSL *ssl, bool is_client)
 	sc = shim_conf();
 	if (sc->cfg == NULL || (st = state_get(ssl, true)) == NULL)
 		goto out;
-	c = esa_conn_get(ssl, false);
-	if (c == NULL && (c = setup(ssl, sc)) == NULL)
+	if (!esa_ssl_attached(ssl) && setup(ssl, sc) != 0)
 		goto out;
 	if (!st->settled && st->fd < 0)
-		note_socket(ssl, c, st, SSL_get_fd(ssl));
-	settle(ssl, c, st);
+		note_socket(ssl, st, SSL_get_fd(ssl));
+	settle(ssl, st);
 	if (!sc->observe && !st->skipped && SSL_in_before(ssl) &&
 	    SSL_get_session(ssl) != NULL)
 		real_set_session(ssl, NULL);	/* see SSL_set_session */
@@ -525,16 +515,14 @@ SHIM_SYMVER(shim_SSL_set_session, "SSL_set_session", SHIM_OPENSSL_VER);
 SHIM_EXPORT void shim_SSL_set_verify(SSL *ssl, int mode, SSL_verify_cb cb)
 {
 	struct shim_ssl *st;
-	struct esa_conn *c;
 
 	if (shim_busy || ssl == NULL || cb == shim_verify_cb ||
-	    (st = state_get(ssl, false)) == NULL ||
-	    (c = esa_conn_get(ssl, false)) == NULL)
+	    (st = state_get(ssl, false)) == NULL || !esa_ssl_attached(ssl))
 		return real_set_verify(ssl, mode, cb);
 	shim_busy++;
-	c->prev = cb;
+	esa_ssl_set_prev(ssl, cb);
 	if (st->armed && !(mode & SSL_VERIFY_PEER))
-		use_store(ssl, c, st);
+		use_store(ssl, st);
 	real_set_verify(ssl, st->armed ? mode | SSL_VERIFY_PEER : mode,
 			shim_verify_cb);
 	shim_busy--;

@@ -440,16 +440,16 @@ static void emit(const struct shim_conf *sc, struct esa_json *j)
 /* candidates - recipient_candidates: the domains whose MX lookups by the
  * program led to the peer (recipient_source "mx-lookup"), and, when there
  * were several, candidate_verdicts: each one's own verdicts (the line's
- * verify and hosted pass only if they pass for all) */
-static void candidates(struct esa_json *j, const struct esa_conn *c,
-		       const struct esa_result *res)
+ * verify and hosted pass only if they pass for all); both from the record */
+static void candidates(struct esa_json *j, const struct esa_result *res)
 {
-	if (strcmp(res->recipient_source, "mx-lookup") != 0 || c->ncands == 0)
+	if (res->recipient_source != ESA_RCPT_MX_LOOKUP ||
+	    res->ncandidates == 0)
 		return;
 	esa_json_key(j, "recipient_candidates");
 	esa_json_begin_array(j);
-	for (size_t i = 0; i < c->ncands; i++)
-		esa_json_str(j, c->cands[i].domain);
+	for (size_t i = 0; i < res->ncandidates; i++)
+		esa_json_str(j, res->candidates[i].domain);
 	esa_json_end_array(j);
 	if (res->ncandidates < 2)
 		return;
@@ -470,11 +470,10 @@ static void candidates(struct esa_json *j, const struct esa_conn *c,
 	esa_json_end_array(j);
 }
 
-/* shim_log_decision - the SPEC 8.5 line of one handshake */
-void shim_log_decision(SSL *ssl, struct esa_conn *c, int port)
+/* shim_log_decision - the SPEC 8.5 line of one handshake, from its record */
+void shim_log_decision(SSL *ssl, const struct esa_result *res, int port)
 {
 	const struct shim_conf *sc = shim_conf();
-	const struct esa_result *res = c->result;
 	struct esa_json j;
 
 	if (res == NULL)
@@ -486,11 +485,12 @@ void shim_log_decision(SSL *ssl, struct esa_conn *c, int port)
 	esa_json_kint(&j, "port", port);
 	esa_json_kopt(&j, "sni", SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name));
 	esa_json_kopt(&j, "recipient_domain", res->recipient);
-	esa_json_kopt(&j, "recipient_source", res->recipient_source);
+	esa_json_kopt(&j, "recipient_source",
+		      esa_recipient_source_name(res->recipient_source));
 	esa_json_kopt(&j, "via", res->via);
-	candidates(&j, c, res);
+	candidates(&j, res);
 	esa_json_kstr(&j, "tls", esa_tls_name(res->tls));
-	esa_json_kstr(&j, "enforce", c->observe ? "observe" : "esa");
+	esa_json_kstr(&j, "enforce", sc->observe ? "observe" : "esa");
 	esa_json_key(&j, "chain");
 	esa_result_json_chain(res, &j);
 	esa_json_key(&j, "stock");

@@ -11,10 +11,11 @@
  * in clear.  Under settings 1, 2 and 4, and under ESA_ENFORCE=observe, it
  * goes through and is logged.  A TLS session never writes that text in clear: its records
  * are encrypted (with kernel TLS, the descriptor is marked as TLS first).
- * The setting is that of ESA_RECIPIENT_DOMAIN, else of the recipient
- * domains the destinations file or the program's own MX lookups lead to
- * (learn.c: a mailer that falls back to plain text is judged for the domain
- * it delivers to), else the default.
+ * The library judges it (esa_plaintext_judge: the setting of
+ * ESA_RECIPIENT_DOMAIN, else of the recipient domains the destinations file
+ * or the program's own MX lookups lead to - learn.c: a mailer that falls
+ * back to plain text is judged for the domain it delivers to - else the
+ * default); the shim only gathers those facts.
  *
  * Cost for everyone else: a check of the first kilobyte of each write for
  * a line starting "MAIL FROM:"; the socket is looked at (getpeername) only
@@ -130,44 +131,22 @@ static bool has_mail_from(const char *buf, size_t len)
 	return false;
 }
 
-/* plaintext_tls - the setting a clear-text MAIL FROM to this peer is
- * judged by: ESA_RECIPIENT_DOMAIN's; else that of the recipient domains the
- * destinations file or the program's own MX lookups lead to (the first that
- * requires TLS, else the first: one candidate requiring TLS is enough);
- * else the default.  dom gets the domain judged for, "" if none. */
-static enum esa_tls plaintext_tls(const struct shim_conf *sc, int family,
-				  const unsigned char *addr, char *dom,
-				  size_t domsz)
-{
-	struct esa_peer_facts p = { .name = NULL };
-	struct esa_choice *ch = NULL;
-	enum esa_tls tls = shim_default_tls(sc), t;
+#define LEARNED_MAX 32	/* names resolved to the peer, weighed at most */
 
-	esa_strlcpy(dom, sc->recipient, domsz);
-	if (sc->recipient[0] != '\0')
-		goto out;
-	p.family = family;
+/* judge - the library's judgement of a clear-text MAIL FROM to the peer,
+ * from what the shim knows: ESA_RECIPIENT_DOMAIN, the program's own DNS
+ * work about the peer (learn.c), a configuration error */
+static void judge(const struct shim_conf *sc, int family,
+		  const unsigned char *addr, struct esa_plaintext *out)
+{
+	struct esa_peer_facts p = { .family = family };
+
 	memcpy(p.addr, addr, 16);
-	if ((p.learned = calloc(32, sizeof(*p.learned))) == NULL ||
-	    (ch = calloc(1, sizeof(*ch))) == NULL)
-		goto out;
-	p.nlearned = shim_learned(family, addr, p.learned, 32);
-	if (!esa_recipient_choose(sc->cfg, &p, ch))
-		goto out;
-	tls = esa_config_tls_for(sc->cfg, ch->cands[0].domain);
-	esa_strlcpy(dom, ch->cands[0].domain, domsz);
-	for (size_t i = 0; i < ch->n; i++) {	/* the first requiring TLS */
-		t = esa_config_tls_for(sc->cfg, ch->cands[i].domain);
-		if (esa_tls_requires_tls(t)) {
-			tls = t;
-			esa_strlcpy(dom, ch->cands[i].domain, domsz);
-			break;
-		}
-	}
-out:
+	if (sc->recipient[0] == '\0' &&
+	    (p.learned = calloc(LEARNED_MAX, sizeof(*p.learned))) != NULL)
+		p.nlearned = shim_learned(family, addr, p.learned, LEARNED_MAX);
+	esa_plaintext_judge(sc->cfg, sc->recipient, &p, sc->error, out);
 	free(p.learned);
-	free(ch);
-	return tls;
 }
 
 /* refuse_plaintext - a clear-text MAIL FROM on an SMTP client socket:
@@ -175,11 +154,11 @@ out:
 static bool refuse_plaintext(int fd, const char *buf, size_t len)
 {
 	const struct shim_conf *sc;
+	struct esa_plaintext pt;
 	unsigned char addr[16];
-	char peer[64], why[ESA_ERR_MAX], dom[ESA_NAME_MAX];
+	char peer[64];
 	int family, port, type = 0;
 	socklen_t tlen = sizeof(type);
-	enum esa_tls tls;
 	bool reject;
 
 	if (shim_busy || buf == NULL || !has_mail_from(buf, len) ||
@@ -193,19 +172,10 @@ static bool refuse_plaintext(int fd, const char *buf, size_t len)
 	if (sc->cfg == NULL || !shim_port_smtp(sc, port))
 		return false;
 	shim_busy++;
-	tls = plaintext_tls(sc, family, addr, dom, sizeof(dom));
-	reject = sc->error[0] != '\0' || esa_tls_requires_tls(tls);
-	if (sc->error[0] != '\0')
-		snprintf(why, sizeof(why), "configuration error (%.400s)", sc->error);
-	else
-		snprintf(why, sizeof(why), reject ?
-			 "MAIL FROM in plain text: no TLS session on this SMTP "
-			 "connection, and setting %s requires one" :
-			 "MAIL FROM in plain text: setting %s allows it",
-			 esa_tls_name(tls));
+	judge(sc, family, addr, &pt);
 	esa_format_ip(family, addr, peer, sizeof(peer));
-	shim_log_plaintext(fd, peer, port, dom, tls, reject, why);
-	reject = reject && !sc->observe;
+	shim_log_plaintext(fd, peer, port, pt.domain, pt.tls, pt.reject, pt.why);
+	reject = pt.reject && !sc->observe;
 	if (reject) {	/* the session is over: nothing more is sent, and no
 			 * program waits for a reply */
 		set_bit(stopped_bits, fd, true);

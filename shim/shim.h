@@ -76,8 +76,6 @@ bool shim_port_selected(const struct shim_conf *sc, int port);
 /* Is this an SMTP port whose plain-text MAIL FROM is watched: 25, 587 and
  * 2525, or the ESA_PORTS when set? */
 bool shim_port_smtp(const struct shim_conf *sc, int port);
-/* The TLS setting when the recipient domain is not known from a handshake. */
-enum esa_tls shim_default_tls(const struct shim_conf *sc);
 
 /* --- esashim.c / net.c ---------------------------------------------------- */
 
@@ -126,7 +124,7 @@ void *shim_real(const char *name, const char *version, void **slot);
 /* One JSON line (no newline) to the configured channel. */
 void shim_log_line(const struct shim_conf *sc, const char *line);
 /* The SPEC 8.5 line for a decided connection; port 0 if unknown. */
-void shim_log_decision(SSL *ssl, struct esa_conn *c, int port);
+void shim_log_decision(SSL *ssl, const struct esa_result *res, int port);
 /* A line for a plain-text MAIL FROM on an SMTP port: the recipient domain
  * judged for, ESA's decision (carried out under esa, only noted under
  * observe) and why. */
