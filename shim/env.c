@@ -175,9 +175,9 @@ static bool read_switch(const char *var)
 	if (v == NULL)
 		return false;
 	for (size_t i = 0; i < 4; i++) {
-		if (strcasecmp(v, on[i]) == 0)
+		if (esa_ascii_streq(v, on[i]))
 			return true;
-		if (strcasecmp(v, off[i]) == 0)
+		if (esa_ascii_streq(v, off[i]))
 			return false;
 	}
 	fail(var, "expected 1 or 0 (yes/no, on/off, true/false)");
