@@ -50,7 +50,7 @@ $(B)/libesaverify.a: $(LIB_OBJ)
 $(B)/esa-check: $(CLI_SRC) $(wildcard cli/*.h) $(B)/libesaverify.a $(HDRS)
 	$(CC) $(CFLAGS) -o $@ $(CLI_SRC) $(B)/libesaverify.a $(LDLIBS)
 
-$(B)/esashim.so: $(SHIM_SRC) $(LIB_PIC) $(HDRS)
+$(B)/esashim.so: $(SHIM_SRC) $(wildcard shim/*.h) $(LIB_PIC) $(HDRS)
 	$(CC) $(CFLAGS) -fPIC -shared -fvisibility=hidden -Wl,--version-script=shim/esashim.map \
 	  -o $@ $(SHIM_SRC) $(LIB_PIC) -Wl,--no-as-needed $(LDLIBS) -ldl
 

@@ -40,6 +40,7 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
+#include "guard.h"
 #include "internal.h"
 
 /* The state of one SSL under esaverify, hung on it with ex_data. */
@@ -540,32 +541,37 @@ static X509_STORE *trust_store(esa_config *cfg, int *failed)
 	return store;
 }
 
+/* store_not_attached - OpenSSL refused the store: install fails (a
+ * handshake must not go on against the program's store unnoticed) */
+static void store_not_attached(esa_config *cfg)
+{
+	esa_strlcpy(cfg->err, "cannot attach the trust store to the connection",
+		    sizeof(cfg->err));
+}
+
 /* esa_ctx_install - ESA verification for every SSL made from ctx */
 int esa_ctx_install(SSL_CTX *ctx, esa_config *cfg)
 {
 	struct esa_ctx_state *s;
-	X509_STORE *store;
-	int failed;
+	X509_STORE *store = NULL;
+	unsigned long profile;
+	int failed, rc = -1;
 
 	if (ctx == NULL || cfg == NULL || !indexes_ready())
 		return -1;
 	store = trust_store(cfg, &failed);
-	if (failed)
-		return -1;
-	if (store != NULL) {
-		SSL_CTX_set1_verify_cert_store(ctx, store);
-		X509_STORE_free(store);
-	}
-	if (esa_chain_profile_flags(cfg) != 0)	/* the program's store too */
-		X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(ctx),
-					    esa_chain_profile_flags(cfg));
+	ENSURE(!failed);
+	if (store != NULL)	/* stage I against the configuration's store */
+		GUARD_OSSL(SSL_CTX_set1_verify_cert_store(ctx, store),
+			   store_not_attached(cfg));
+	profile = esa_chain_profile_flags(cfg);
+	if (profile != 0)	/* the program's store too */
+		GUARD_OSSL(X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(ctx),
+						       profile));
 	s = SSL_CTX_get_ex_data(ctx, ctx_idx);
 	if (s == NULL) {
-		s = calloc(1, sizeof(*s));
-		if (s == NULL || SSL_CTX_set_ex_data(ctx, ctx_idx, s) != 1) {
-			free(s);
-			return -1;
-		}
+		ENSURE_REF(s = calloc(1, sizeof(*s)));
+		GUARD_OSSL(SSL_CTX_set_ex_data(ctx, ctx_idx, s), free(s));
 		s->prev = SSL_CTX_get_verify_callback(ctx);
 	} else {
 		esa_config_free(s->cfg);
@@ -573,29 +579,32 @@ int esa_ctx_install(SSL_CTX *ctx, esa_config *cfg)
 	s->cfg = config_ref(cfg);
 	SSL_CTX_set_verify(ctx, SSL_CTX_get_verify_mode(ctx) | SSL_VERIFY_PEER,
 			   esa_verify_cb);
-	return 0;
+	rc = 0;
+out:
+	X509_STORE_free(store);
+	return rc;
 }
 
 /* esa_ssl_install - ESA verification for one SSL */
 int esa_ssl_install(SSL *ssl, esa_config *cfg)
 {
 	struct esa_conn *c;
-	X509_STORE *store;
+	X509_STORE *store = NULL;
 	SSL_verify_cb prev;
-	int failed;
+	unsigned long profile;
+	int failed, rc = -1;
 
 	if (ssl == NULL || cfg == NULL || !indexes_ready())
 		return -1;
 	store = trust_store(cfg, &failed);
-	if (failed)
-		return -1;
-	if (store != NULL) {
-		SSL_set1_verify_cert_store(ssl, store);
-		X509_STORE_free(store);
-	}
-	if (esa_chain_profile_flags(cfg) != 0)	/* the program's store too */
-		X509_VERIFY_PARAM_set_flags(SSL_get0_param(ssl),
-					    esa_chain_profile_flags(cfg));
+	ENSURE(!failed);
+	if (store != NULL)
+		GUARD_OSSL(SSL_set1_verify_cert_store(ssl, store),
+			   store_not_attached(cfg));
+	profile = esa_chain_profile_flags(cfg);
+	if (profile != 0)	/* the program's store too */
+		GUARD_OSSL(X509_VERIFY_PARAM_set_flags(SSL_get0_param(ssl),
+						       profile));
 	prev = SSL_get_verify_callback(ssl);
 	if (prev == esa_verify_cb)
 		prev = NULL;
@@ -604,12 +613,15 @@ int esa_ssl_install(SSL *ssl, esa_config *cfg)
 		esa_config_free(c->cfg);
 		c->cfg = config_ref(cfg);
 		c->prev = prev ? prev : c->prev;
-	} else if (conn_new(ssl, cfg, prev) == NULL) {
-		return -1;
+	} else {
+		ENSURE_REF(conn_new(ssl, cfg, prev));
 	}
 	SSL_set_verify(ssl, SSL_get_verify_mode(ssl) | SSL_VERIFY_PEER,
 		       esa_verify_cb);
-	return 0;
+	rc = 0;
+out:
+	X509_STORE_free(store);
+	return rc;
 }
 
 /* esa_ssl_set_recipient - the recipient domain of this connection */

@@ -42,6 +42,7 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
+#include "guard.h"
 #include "internal.h"
 
 /* With CRLs configured, every certificate of the path is checked, the CA
@@ -60,13 +61,16 @@
 static int load_crls(X509_STORE *store, const char *path, char *err,
 		     size_t errsz)
 {
-	X509_LOOKUP *lu = X509_STORE_add_lookup(store, X509_LOOKUP_file());
+	X509_LOOKUP *lu;
+	int rc = -1;
 
-	if (lu == NULL || X509_load_crl_file(lu, path, X509_FILETYPE_PEM) <= 0) {
+	ENSURE_REF(lu = X509_STORE_add_lookup(store, X509_LOOKUP_file()));
+	ENSURE(X509_load_crl_file(lu, path, X509_FILETYPE_PEM) > 0);
+	rc = 0;
+out:
+	if (rc != 0)
 		snprintf(err, errsz, "cannot load CRL file %s", path);
-		return -1;
-	}
-	return 0;
+	return rc;
 }
 
 /* esa_chain_profile_flags - the opt-in profiles as verification flags
@@ -171,37 +175,38 @@ static void warm_store(X509_STORE *store)
 struct x509_store_st *esa_config_store(const esa_config *cfg, char *err,
 				       size_t errsz)
 {
-	X509_STORE *store;
+	X509_STORE *store = NULL;
 	const char *file = cfg->cafile[0] ? cfg->cafile : NULL;
 	const char *dir = cfg->capath[0] ? cfg->capath : NULL;
+	bool done = false;
 
 	ERR_set_mark();	/* the caller's queue (a program's, in the shim) stays */
-	store = X509_STORE_new();
-	if (store == NULL) {
-		snprintf(err, errsz, "out of memory");
-		goto fail;
-	}
-	if (file == NULL && dir == NULL) {
-		if (X509_STORE_set_default_paths(store) != 1) {
-			snprintf(err, errsz, "cannot load the system trust store");
-			goto fail;
-		}
-	} else if ((file && X509_STORE_load_file(store, file) != 1) ||
-		   (dir && X509_STORE_load_path(store, dir) != 1)) {
-		snprintf(err, errsz, "cannot load CA certificates from %s",
-			 file ? file : dir);
-		goto fail;
-	}
-	if (cfg->crlfile[0] && load_crls(store, cfg->crlfile, err, errsz) < 0)
-		goto fail;
-	X509_STORE_set_flags(store, esa_chain_store_flags(cfg));
+	ENSURE_REF(store = X509_STORE_new(), snprintf(err, errsz, "out of memory"));
+	if (file == NULL && dir == NULL)
+		GUARD_OSSL(X509_STORE_set_default_paths(store),
+			   snprintf(err, errsz, "cannot load the system trust store"));
+	if (file != NULL)
+		GUARD_OSSL(X509_STORE_load_file(store, file),
+			   snprintf(err, errsz, "cannot load CA certificates from %s",
+				    file));
+	if (dir != NULL)
+		GUARD_OSSL(X509_STORE_load_path(store, dir),
+			   snprintf(err, errsz, "cannot load CA certificates from %s",
+				    dir));
+	if (cfg->crlfile[0])
+		ENSURE(load_crls(store, cfg->crlfile, err, errsz) == 0);
+	/* a store without its flags would verify with fewer checks */
+	GUARD_OSSL(X509_STORE_set_flags(store, esa_chain_store_flags(cfg)),
+		   snprintf(err, errsz, "cannot set the trust store's flags"));
 	warm_store(store);
+	done = true;
+out:
 	ERR_pop_to_mark();
+	if (!done) {
+		X509_STORE_free(store);
+		store = NULL;
+	}
 	return store;
-fail:
-	ERR_pop_to_mark();
-	X509_STORE_free(store);
-	return NULL;
 }
 
 /* esa_config_shared_store - cfg's store, loaded once and shared: the
@@ -359,15 +364,15 @@ int esa_chain_check(esa_config *cfg, struct x509_st *leaf,
 		ERR_pop_to_mark();
 		return -1;
 	}
-	ctx = X509_STORE_CTX_new();
-	if (ctx == NULL || X509_STORE_CTX_init(ctx, store, leaf, untrusted) != 1 ||
-	    X509_STORE_CTX_set_default(ctx, "ssl_server") != 1) {
-		res->chain.error = X509_V_ERR_UNSPECIFIED;
-		esa_strlcpy(res->chain.text, "cannot set up verification",
-			    sizeof(res->chain.text));
-		goto out;
-	}
-	param = X509_STORE_CTX_get0_param(ctx);
+	/* each step is checked: a context without the TLS-server purpose
+	 * would verify a chain for any use */
+	res->chain.error = X509_V_ERR_UNSPECIFIED;
+	esa_strlcpy(res->chain.text, "cannot set up verification",
+		    sizeof(res->chain.text));
+	ENSURE_REF(ctx = X509_STORE_CTX_new());
+	GUARD_OSSL(X509_STORE_CTX_init(ctx, store, leaf, untrusted));
+	GUARD_OSSL(X509_STORE_CTX_set_default(ctx, "ssl_server"));
+	ENSURE_REF(param = X509_STORE_CTX_get0_param(ctx));
 	X509_VERIFY_PARAM_set_auth_level(param, level);
 	if (at != 0)
 		X509_STORE_CTX_set_time(ctx, 0, (time_t)at);

@@ -376,8 +376,10 @@ static int tls_prepare(struct live *l, struct smtp *s, struct live_attempt *a,
 						     : "out of memory");
 		return -1;
 	}
-	if (!h->is_ip)	/* SNI: the host name connected to */
-		SSL_set_tlsext_host_name(a->ssl, h->name);
+	if (!h->is_ip && SSL_set_tlsext_host_name(a->ssl, h->name) != 1) {
+		snprintf(err, errsz, "cannot set up TLS: SNI %s refused", h->name);
+		return -1;	/* SNI: the host name connected to */
+	}
 	if (l->o->at > 0)
 		X509_VERIFY_PARAM_set_time(SSL_get0_param(a->ssl),
 					   (time_t)l->o->at);

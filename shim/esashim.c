@@ -208,12 +208,15 @@ static void use_store(SSL *ssl, struct shim_ssl *st)
 static void arm(SSL *ssl, struct shim_ssl *st)
 {
 	int mode = SSL_get_verify_mode(ssl);
+	unsigned long profile = esa_chain_profile_flags(shim_conf()->cfg);
 
 	if (!(mode & SSL_VERIFY_PEER))
 		use_store(ssl, st);
-	if (esa_chain_profile_flags(shim_conf()->cfg) != 0)  /* ESA_STRICT */
-		X509_VERIFY_PARAM_set_flags(SSL_get0_param(ssl),
-				    esa_chain_profile_flags(shim_conf()->cfg));
+	/* ESA_STRICT, ESA_PARTIAL_CHAIN: a profile that did not apply must not
+	 * let the handshake verify with fewer checks than asked for */
+	if (profile != 0 &&
+	    X509_VERIFY_PARAM_set_flags(SSL_get0_param(ssl), profile) != 1)
+		esa_ssl_refuse(ssl, "cannot apply the chain profile");
 	real_set_verify(ssl, mode | SSL_VERIFY_PEER, shim_verify_cb);
 	st->armed = true;
 }
