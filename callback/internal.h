@@ -3,8 +3,9 @@
  *
  * Layers (STYLE.md 2): tls.c (the table of SPEC 5 and the enums' names),
  * match.c (pure string rules, SPEC 3), idn.c (domain
- * normalisation), names.c (presented identifiers from an X509), dns.c and
- * dnsfile.c (one lookup interface, two resolvers, SPEC 6), config.c
+ * normalisation), names.c (presented identifiers from an X509), dns.c
+ * (one lookup interface and its cache, SPEC 6) with two resolvers,
+ * dns_libresolv.c and dnsfile.c, config.c
  * (settings, routes, destinations file, SPEC 5 and 8.4), identity.c (the two
  * algorithms and the decision record, SPEC 4), result.c (text and JSON from
  * the record), recipient.c (which recipient domain(s), SPEC 8.3, and how
@@ -51,7 +52,7 @@ bool esa_tls_refuses_failure(enum esa_tls tls);	/* 5, 6: a failed check refuses 
 int esa_domain_normalize(const char *in, char *out, size_t outsz,
 			 char *why, size_t whysz);
 
-/* ---- dns.c / dnsfile.c: SPEC 6 ------------------------------------------ */
+/* ---- dns.c, dns_libresolv.c, dnsfile.c: SPEC 6 -------------------------- */
 
 enum esa_rrtype {
 	ESA_T_A = 1,
@@ -138,7 +139,7 @@ int esa_lookup(esa_resolver *r, const char *name, uint16_t type,
 
 /* esa_dns_parse_answer - read a whole DNS message answering name
  * (canonical: lower case, no trailing dot) for type exactly as the
- * libresolv backend reads its answers (dns.c; also declared in dns_impl.h
+ * libresolv backend reads its answers (dns_libresolv.c; also in dns_impl.h
  * for the fuzzer).  The shim feeds it the answers the program itself got.
  * Fills *out (esa_answer_free); next gets an unchased CNAME target or "".
  * Returns how long the answer may be kept, in seconds. */
