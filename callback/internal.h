@@ -2,11 +2,11 @@
  * internal.h - private interfaces between the modules of libesaverify
  *
  * Layers (STYLE.md 2): tls.c (the table of SPEC 5 and the enums' names),
- * match.c (pure string rules, SPEC 3), idn.c (domain
- * normalisation), names.c (presented identifiers from an X509), dns.c
- * (one lookup interface and its cache, SPEC 6) with two resolvers,
- * dns_libresolv.c and dnsfile.c, config.c
- * (settings, routes, destinations file, SPEC 5 and 8.4), identity.c (the two
+ * match.c (pure string rules, SPEC 3), idn.c (domain normalisation),
+ * names.c (presented identifiers from an X509), dns.c (one lookup
+ * interface and its cache, SPEC 6) with two resolvers, dns_libresolv.c and
+ * dnsfile.c, config.c (settings, SPEC 5) with config_routes.c and
+ * config_file.c (routes, destinations file, SPEC 8.4), identity.c (the two
  * algorithms and the decision record, SPEC 4), result.c (text and JSON from
  * the record), recipient.c (which recipient domain(s), SPEC 8.3, and how
  * several candidates fold into one decision), callback.c (the OpenSSL
@@ -161,7 +161,7 @@ int esa_wait_fd(int fd, short events, uint64_t deadline);
 int esa_reverse_name(int family, const unsigned char *addr, char *out,
 		     size_t outsz);
 
-/* ---- config.c: SPEC 5, 8.4 ---------------------------------------------- */
+/* ---- config.c, config_routes.c, config_file.c: SPEC 5, 8.4 ------------- */
 
 struct esa_route {
 	char host[ESA_NAME_MAX];	/* FQDN (normalised) or IP literal text */
