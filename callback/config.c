@@ -25,6 +25,7 @@
  * error stays one line (esa_cfg_quote, esa_cfg_seterr).
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,6 +219,40 @@ int esa_cfg_parse_ip_n(const char *s, size_t n, int *family,
 	return esa_parse_ip(buf, family, addr);
 }
 
+/* esa_nameserver_parse - "IP", "IP:PORT", "[IPv6]:PORT", "[IPv6]" or a
+ * bare IPv6 address into *ns, with the canonical text (internal.h) */
+int esa_nameserver_parse(const char *text, struct esa_nameserver *ns,
+			 char *err, size_t errsz)
+{
+	const char *host, *problem;
+	char ip[INET6_ADDRSTRLEN], q[QUOTE_MAX * 4 + 8];
+	size_t hostlen;
+
+	memset(ns, 0, sizeof(*ns));
+	if (text == NULL)
+		text = "";
+	problem = esa_cfg_split_hostport(text, strlen(text), &host, &hostlen,
+					 &ns->bracketed, &ns->port);
+	if (problem == NULL &&
+	    esa_cfg_parse_ip_n(host, hostlen, &ns->family, ns->addr) != 0)
+		problem = "not an IPv4 or IPv6 address";
+	if (problem != NULL) {
+		esa_cfg_quote(q, sizeof(q), text, strlen(text));
+		esa_cfg_seterr(err, errsz, "bad nameserver '%s': %s (expected "
+			       "IP[:PORT], [IPv6]:PORT or a bare IPv6 address)",
+			       q, problem);
+		return -1;
+	}
+	esa_format_ip(ns->family, ns->addr, ip, sizeof(ip));
+	if (ns->port == 0)
+		snprintf(ns->text, sizeof(ns->text), "%s", ip);
+	else if (ns->family == AF_INET6)
+		snprintf(ns->text, sizeof(ns->text), "[%s]:%d", ip, ns->port);
+	else
+		snprintf(ns->text, sizeof(ns->text), "%s:%d", ip, ns->port);
+	return 0;
+}
+
 /* drop_resolver - forget a resolver built from earlier DNS settings */
 static void drop_resolver(esa_config *cfg)
 {
@@ -228,49 +263,24 @@ static void drop_resolver(esa_config *cfg)
 	pthread_mutex_unlock(&cfg->lock);
 }
 
-/* esa_config_set_nameserver - validate "IP[:PORT]" and keep it canonical */
+/* esa_config_set_nameserver - validate "IP[:PORT]" and keep it canonical;
+ * NULL or "" means the system's list */
 int esa_config_set_nameserver(esa_config *cfg, const char *ipport)
 {
-	const char *host, *problem = NULL;
-	unsigned char addr[16];
-	char ip[64], q[QUOTE_MAX * 4 + 8];
-	size_t hostlen;
-	bool br;
-	int family, port, rc = -1;
+	struct esa_nameserver ns;
 
 	if (cfg == NULL)
-		goto out;
+		return -1;
 	if (ipport == NULL || ipport[0] == '\0') {
-		cfg->nameserver[0] = '\0';	/* the system's list */
-		drop_resolver(cfg);
-		rc = 0;
-		goto out;
+		cfg->nameserver[0] = '\0';
+	} else {
+		if (esa_nameserver_parse(ipport, &ns, cfg->err,
+					 sizeof(cfg->err)) != 0)
+			return -1;
+		esa_strlcpy(cfg->nameserver, ns.text, sizeof(cfg->nameserver));
 	}
-	problem = esa_cfg_split_hostport(ipport, strlen(ipport), &host,
-					 &hostlen, &br, &port);
-	if (problem == NULL &&
-	    esa_cfg_parse_ip_n(host, hostlen, &family, addr) != 0)
-		problem = "not an IPv4 or IPv6 address";
-	if (problem != NULL) {
-		esa_cfg_quote(q, sizeof(q), ipport, strlen(ipport));
-		esa_cfg_seterr(cfg->err, sizeof(cfg->err), "bad nameserver "
-			       "'%s': %s (expected IP[:PORT], [IPv6]:PORT or a "
-			       "bare IPv6 address)", q, problem);
-		goto out;
-	}
-	esa_format_ip(family, addr, ip, sizeof(ip));
-	if (port == 0)
-		snprintf(cfg->nameserver, sizeof(cfg->nameserver), "%s", ip);
-	else if (family == AF_INET6)
-		snprintf(cfg->nameserver, sizeof(cfg->nameserver), "[%s]:%d",
-			 ip, port);
-	else
-		snprintf(cfg->nameserver, sizeof(cfg->nameserver), "%s:%d",
-			 ip, port);
 	drop_resolver(cfg);
-	rc = 0;
-out:
-	return rc;
+	return 0;
 }
 
 /* ---- the config object ------------------------------------------------- */

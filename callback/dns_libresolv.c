@@ -16,7 +16,8 @@
  *    built with res_nmkquery (RD and AD set, EDNS0 OPT added here, no DO
  *    bit) and sent with res_nsend; we read the RCODE ourselves because
  *    res_nquery folds REFUSED, SERVFAIL and a lost packet into one
- *    h_errno.  A nameserver override replaces the system list: IPv4 in
+ *    h_errno.  A nameserver override (esa_nameserver_parse, the grammar
+ *    the configuration uses) replaces the system list: IPv4 in
  *    nsaddr_list[0], IPv6 in _u._ext.nsaddrs[0] (which res_nclose frees).
  *  - Truncation: glibc's own TCP fallback has no timeout, so RES_IGNTC is
  *    set and a truncated answer is asked again over TCP here, within the
@@ -73,82 +74,41 @@ static uint32_t ttl_clamp(uint32_t ttl)
 
 /* ---- libresolv backend: the nameserver --------------------------------- */
 
-/* parse_port - a decimal port 1..65535 */
-static int parse_port(const char *s, in_port_t *port)
+/* lr_nameserver - the override from text, parsed by the configuration's
+ * parser (esa_nameserver_parse); port 53 when none is given.  An IPv4
+ * address in brackets is refused here, as it always was: the setter takes
+ * "[192.0.2.1]:53" and hands it on as "192.0.2.1:53". */
+static int lr_nameserver(const char *text, esa_resolver *r)
 {
-	unsigned long v = 0;
+	struct esa_nameserver ns;
+	char ip[INET6_ADDRSTRLEN];
+	bool v6;
+	int port;
 
-	if (*s == '\0')
+	if (esa_nameserver_parse(text, &ns, NULL, 0) != 0 ||
+	    (ns.bracketed && ns.family == AF_INET))
 		return -1;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		v = v * 10 + (unsigned long)(*s - '0');
-		if (v > 65535)
-			return -1;
-	}
-	if (v == 0)
-		return -1;
-	*port = (in_port_t)v;
-	return 0;
-}
-
-/* parse_nameserver - "IP", "IP:PORT", "[IPv6]:PORT", "[IPv6]", bare IPv6 */
-static int parse_nameserver(const char *text, esa_resolver *r)
-{
-	char host[64];
-	const char *port = NULL, *colon = strchr(text, ':');
-	struct in6_addr a6;
-	struct in_addr a4;
-	in_port_t p = 53;
-	size_t hl;
-
-	if (text[0] == '[') {
-		const char *end = strchr(text, ']');
-
-		if (end == NULL || (end[1] != '\0' && end[1] != ':'))
-			return -1;
-		hl = (size_t)(end - text - 1);
-		if (hl >= sizeof host)
-			return -1;
-		memcpy(host, text + 1, hl);
-		port = end[1] == ':' ? end + 2 : NULL;
-	} else if (colon != NULL && strchr(colon + 1, ':') == NULL) {
-		hl = (size_t)(colon - text);	/* IPv4:PORT */
-		if (hl >= sizeof host)
-			return -1;
-		memcpy(host, text, hl);
-		port = colon + 1;
-	} else {
-		hl = strlen(text);		/* IPv4 or bare IPv6 */
-		if (hl >= sizeof host)
-			return -1;
-		memcpy(host, text, hl);
-	}
-	host[hl] = '\0';
-	if (port != NULL && parse_port(port, &p) != 0)
-		return -1;
+	v6 = ns.family == AF_INET6;
+	port = ns.port != 0 ? ns.port : 53;
 	memset(&r->ns, 0, sizeof r->ns);
-	if (text[0] != '[' && inet_pton(AF_INET, host, &a4) == 1) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&r->ns;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(p);
-		sin->sin_addr = a4;
-		r->nslen = sizeof *sin;
-		snprintf(r->ns_text, sizeof r->ns_text, "%.46s:%u", host, (unsigned)p);
-	} else if ((text[0] == '[' || port == NULL) &&
-		   inet_pton(AF_INET6, host, &a6) == 1) {
+	if (v6) {
 		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&r->ns;
 
 		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(p);
-		sin6->sin6_addr = a6;
+		sin6->sin6_port = htons((in_port_t)port);
+		memcpy(&sin6->sin6_addr, ns.addr, 16);
 		r->nslen = sizeof *sin6;
-		snprintf(r->ns_text, sizeof r->ns_text, "[%.46s]:%u", host, (unsigned)p);
 	} else {
-		return -1;
+		struct sockaddr_in *sin = (struct sockaddr_in *)&r->ns;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((in_port_t)port);
+		memcpy(&sin->sin_addr, ns.addr, 4);
+		r->nslen = sizeof *sin;
 	}
+	esa_format_ip(ns.family, ns.addr, ip, sizeof ip);
+	snprintf(r->ns_text, sizeof r->ns_text, "%s%s%s:%d", v6 ? "[" : "",
+		 ip, v6 ? "]" : "", port);
 	r->have_ns = true;
 	return 0;
 }
@@ -821,7 +781,7 @@ esa_resolver *esa_resolver_libresolv(const char *nameserver, char *err,
 	r->cache_enabled = true;
 	esa_strlcpy(r->ns_text, "the system resolver", sizeof r->ns_text);
 	if (nameserver != NULL && nameserver[0] != '\0' &&
-	    parse_nameserver(nameserver, r) != 0) {
+	    lr_nameserver(nameserver, r) != 0) {
 		if (err != NULL) {
 			esa_dns_printable(nameserver, shown, sizeof shown);
 			snprintf(err, errsz, "bad nameserver '%s': expected "

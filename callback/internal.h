@@ -106,8 +106,9 @@ void esa_answer_free(struct esa_answer *ans);
 typedef struct esa_resolver esa_resolver;
 
 /* A libresolv resolver (res_ninit/res_nquery/ns_initparse, per-call state,
- * never the global _res).  nameserver "IP[:PORT]" ("[v6]:port" or bare v6)
- * replaces the system's list; NULL uses /etc/resolv.conf.  Thread-safe;
+ * never the global _res).  nameserver "IP[:PORT]" ("[v6]:port" or bare v6,
+ * esa_nameserver_parse; an IPv4 address in brackets is refused) replaces
+ * the system's list; NULL or "" uses /etc/resolv.conf.  Thread-safe;
  * answers cached for their TTL (capped at 3600 s).  NULL with err set on a
  * bad nameserver. */
 esa_resolver *esa_resolver_libresolv(const char *nameserver, char *err,
@@ -171,6 +172,25 @@ struct esa_route {
 	int port;		/* 0: default */
 	int pri;		/* 0 highest, the default */
 };
+
+/* A nameserver as written: "IP", "IP:PORT", "[IPv6]:PORT", "[IPv6]" or a
+ * bare IPv6 address (two or more colons and no brackets: never a port, so
+ * "::1:53" is an address). */
+struct esa_nameserver {
+	int family;		/* AF_INET or AF_INET6 */
+	unsigned char addr[16];
+	int port;		/* 1..65535; 0 when none is given */
+	bool bracketed;		/* the address was written in brackets */
+	char text[64];		/* canonical: "192.0.2.1", "192.0.2.1:5353",
+				 * "2001:db8::1", "[2001:db8::1]:53" */
+};
+
+/* esa_nameserver_parse - the one parser of that grammar (config.c), for
+ * esa_config_set_nameserver and the libresolv backend.  0 with *ns filled,
+ * or -1 with "bad nameserver '...': PROBLEM (expected IP[:PORT],
+ * [IPv6]:PORT or a bare IPv6 address)" in err (NULL: no message). */
+int esa_nameserver_parse(const char *text, struct esa_nameserver *ns,
+			 char *err, size_t errsz);
 
 /* esa_routes_parse - "HOST[:PORT][/pri=N], ..." into a malloc'd array,
  * sorted by priority, ties in given order (stable).  IPv6 literals as
