@@ -1,7 +1,8 @@
 /*
  * dns_impl.h - the private shape of an esa_resolver, shared by dns.c (the
- * lookup front end, the cache and the libresolv backend) and dnsfile.c (the
- * static master-file backend).  Nothing outside those two files includes it.
+ * lookup front end and the cache), dns_libresolv.c (the libresolv backend)
+ * and dnsfile.c (the static master-file backend).  Nothing else in the
+ * library includes it (the fuzz targets do).
  *
  * A resolver is one struct with a backend function pointer: esa_lookup()
  * checks the name, serves the cache, enforces the deadline and words the
@@ -21,6 +22,7 @@ enum esa_resolver_kind {
 #define ESA_CACHE_BUCKETS 256
 #define ESA_CACHE_MAX 1024	/* entries; beyond it the cache is emptied */
 #define ESA_CNAME_MAX 8		/* CNAMEs followed per lookup */
+#define ESA_TTL_CAP 3600	/* seconds an answer may stay cached */
 
 struct esa_cache_entry;
 struct esa_zone;
@@ -68,6 +70,17 @@ void esa_resolver_count(esa_resolver *r);
  * and '_' only, labels of 1..63 octets, at most 253 in all.  0, or -1 with
  * *why (static text) saying what is wrong. */
 int esa_dns_canon(const char *in, char *out, size_t outsz, const char **why);
+
+/* esa_dns_printable - a hostile string made safe for a one-line reason:
+ * octets outside 0x21..0x7e as '?', "..." when it does not fit in outsz. */
+void esa_dns_printable(const char *in, char *out, size_t outsz);
+
+/* esa_dns_default_detail - the reason text for a status when the backend
+ * gave none ("NXDOMAIN", "timeout", ...); "" for OK. */
+const char *esa_dns_default_detail(enum esa_dns_status st);
+
+/* esa_dns_sort_mx - MX records by preference, ties in answer order. */
+void esa_dns_sort_mx(struct esa_answer *out);
 
 /* esa_answer_push - append a copy of rr to out.  0 if added, 1 if dropped
  * (ESA_DNS_MAX_RR reached, or an MX/PTR target that is the root, as in a

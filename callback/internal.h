@@ -2,10 +2,11 @@
  * internal.h - private interfaces between the modules of libesaverify
  *
  * Layers (STYLE.md 2): tls.c (the table of SPEC 5 and the enums' names),
- * match.c (pure string rules, SPEC 3), idn.c (domain
- * normalisation), names.c (presented identifiers from an X509), dns.c and
- * dnsfile.c (one lookup interface, two resolvers, SPEC 6), config.c
- * (settings, routes, destinations file, SPEC 5 and 8.4), identity.c (the two
+ * match.c (pure string rules, SPEC 3), idn.c (domain normalisation),
+ * names.c (presented identifiers from an X509), dns.c (one lookup
+ * interface and its cache, SPEC 6) with two resolvers, dns_libresolv.c and
+ * dnsfile.c, config.c (settings, SPEC 5) with config_routes.c and
+ * config_file.c (routes, destinations file, SPEC 8.4), identity.c (the two
  * algorithms and the decision record, SPEC 4), result.c (text and JSON from
  * the record), recipient.c (which recipient domain(s), SPEC 8.3, and how
  * several candidates fold into one decision), callback.c (the OpenSSL
@@ -51,7 +52,7 @@ bool esa_tls_refuses_failure(enum esa_tls tls);	/* 5, 6: a failed check refuses 
 int esa_domain_normalize(const char *in, char *out, size_t outsz,
 			 char *why, size_t whysz);
 
-/* ---- dns.c / dnsfile.c: SPEC 6 ------------------------------------------ */
+/* ---- dns.c, dns_libresolv.c, dnsfile.c: SPEC 6 -------------------------- */
 
 enum esa_rrtype {
 	ESA_T_A = 1,
@@ -105,8 +106,9 @@ void esa_answer_free(struct esa_answer *ans);
 typedef struct esa_resolver esa_resolver;
 
 /* A libresolv resolver (res_ninit/res_nquery/ns_initparse, per-call state,
- * never the global _res).  nameserver "IP[:PORT]" ("[v6]:port" or bare v6)
- * replaces the system's list; NULL uses /etc/resolv.conf.  Thread-safe;
+ * never the global _res).  nameserver "IP[:PORT]" ("[v6]:port" or bare v6,
+ * esa_nameserver_parse; an IPv4 address in brackets is refused) replaces
+ * the system's list; NULL or "" uses /etc/resolv.conf.  Thread-safe;
  * answers cached for their TTL (capped at 3600 s).  NULL with err set on a
  * bad nameserver. */
 esa_resolver *esa_resolver_libresolv(const char *nameserver, char *err,
@@ -138,7 +140,7 @@ int esa_lookup(esa_resolver *r, const char *name, uint16_t type,
 
 /* esa_dns_parse_answer - read a whole DNS message answering name
  * (canonical: lower case, no trailing dot) for type exactly as the
- * libresolv backend reads its answers (dns.c; also declared in dns_impl.h
+ * libresolv backend reads its answers (dns_libresolv.c; also in dns_impl.h
  * for the fuzzer).  The shim feeds it the answers the program itself got.
  * Fills *out (esa_answer_free); next gets an unchased CNAME target or "".
  * Returns how long the answer may be kept, in seconds. */
@@ -160,7 +162,7 @@ int esa_wait_fd(int fd, short events, uint64_t deadline);
 int esa_reverse_name(int family, const unsigned char *addr, char *out,
 		     size_t outsz);
 
-/* ---- config.c: SPEC 5, 8.4 ---------------------------------------------- */
+/* ---- config.c, config_routes.c, config_file.c: SPEC 5, 8.4 ------------- */
 
 struct esa_route {
 	char host[ESA_NAME_MAX];	/* FQDN (normalised) or IP literal text */
@@ -170,6 +172,25 @@ struct esa_route {
 	int port;		/* 0: default */
 	int pri;		/* 0 highest, the default */
 };
+
+/* A nameserver as written: "IP", "IP:PORT", "[IPv6]:PORT", "[IPv6]" or a
+ * bare IPv6 address (two or more colons and no brackets: never a port, so
+ * "::1:53" is an address). */
+struct esa_nameserver {
+	int family;		/* AF_INET or AF_INET6 */
+	unsigned char addr[16];
+	int port;		/* 1..65535; 0 when none is given */
+	bool bracketed;		/* the address was written in brackets */
+	char text[64];		/* canonical: "192.0.2.1", "192.0.2.1:5353",
+				 * "2001:db8::1", "[2001:db8::1]:53" */
+};
+
+/* esa_nameserver_parse - the one parser of that grammar (config.c), for
+ * esa_config_set_nameserver and the libresolv backend.  0 with *ns filled,
+ * or -1 with "bad nameserver '...': PROBLEM (expected IP[:PORT],
+ * [IPv6]:PORT or a bare IPv6 address)" in err (NULL: no message). */
+int esa_nameserver_parse(const char *text, struct esa_nameserver *ns,
+			 char *err, size_t errsz);
 
 /* esa_routes_parse - "HOST[:PORT][/pri=N], ..." into a malloc'd array,
  * sorted by priority, ties in given order (stable).  IPv6 literals as

@@ -4,7 +4,8 @@
  *
  * The hosts, in order:
  *  - the SMTP routes of the recipient domain (--route, --config [routes]),
- *    by priority, ties in configured order (config.c keeps them sorted);
+ *    by priority, ties in configured order (config_routes.c keeps them
+ *    sorted);
  *  - else the exchanges of its MX records by preference, ties in answer
  *    order (esa_lookup sorts them stably);
  *  - else, when the domain has no MX record (NODATA), the domain itself:

@@ -1,5 +1,5 @@
 /*
- * fuzz_config.c - the destinations and routes file (config.c:
+ * fuzz_config.c - the destinations and routes file (config_file.c:
  * esa_config_load_text, SPEC 8.4) and the lookups that use it
  *
  * Input: the text of a file.  It is loaded into a config that already holds

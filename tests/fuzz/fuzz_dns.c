@@ -1,7 +1,8 @@
 /*
- * fuzz_dns.c - the libresolv backend's answer parser (dns.c, ans_parse via
- * esa_dns_parse_answer): question check, RCODE, AD bit, CNAME chain with
- * loops and limits, record data, name decompression, negative TTL.
+ * fuzz_dns.c - the libresolv backend's answer parser (dns_libresolv.c,
+ * ans_parse via esa_dns_parse_answer): question check, RCODE, AD bit,
+ * CNAME chain with loops and limits, record data, name decompression,
+ * negative TTL.
  *
  * Input: one control byte, then a whole DNS message as it would come back
  * from a server.  Control bits 0-1 choose the type asked (A, AAAA, MX,
@@ -9,7 +10,7 @@
  * fuzzer gets past the question check easily), else it is "example.com".
  * The message's ID is taken as the query's.
  *
- * Invariants (internal.h, "dns.c / dnsfile.c"):
+ * Invariants (internal.h, "dns.c, dns_libresolv.c, dnsfile.c"):
  *  - status OK exactly when at least one record was kept; at most
  *    ESA_DNS_MAX_RR records; each of the type asked;
  *  - MX/PTR names are canonical (esa_dns_canon leaves them unchanged) and

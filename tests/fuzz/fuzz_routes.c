@@ -1,6 +1,6 @@
 /*
  * fuzz_routes.c - the SMTP route syntax "HOST[:PORT][/pri=N], ..."
- * (config.c: esa_routes_parse, esa_config_add_routes)
+ * (config_routes.c: esa_routes_parse, esa_config_add_routes)
  *
  * Input: the route list as text (cut at the first NUL, as a C caller
  * would pass it).

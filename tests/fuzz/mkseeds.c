@@ -75,6 +75,12 @@ static void text_seeds(void)
 		{ "latin1", "example.com\nexampl\xe9.com", 0 },
 		{ "long-label", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.com\nx.com", 0 },
 	};
+	/* nameservers */
+	static const char *const nameservers[] = {
+		"127.0.0.1", "192.0.2.53:5353", "[::1]:53", "[::1]", "::1",
+		"2001:DB8::53", "[192.0.2.53]:53", "127.0.0.1:0", "[::1]53",
+		"[::1", "ns1.example.net:53", "::ffff:192.0.2.1",
+	};
 	/* routes */
 	static const char *const routes[] = {
 		"mx1.example.net:25/pri=0, mx2.example.net/pri=10, 192.0.2.7",
@@ -149,6 +155,10 @@ static void text_seeds(void)
 	for (i = 0; i < sizeof(m) / sizeof(m[0]); i++)
 		put_file("fuzz_match", m[i].name, m[i].text,
 			 m[i].len ? m[i].len : strlen(m[i].text));
+	for (i = 0; i < sizeof(nameservers) / sizeof(nameservers[0]); i++) {
+		snprintf(name, sizeof(name), "%02zu", i);
+		put_text("fuzz_nameserver", name, nameservers[i]);
+	}
 	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		snprintf(name, sizeof(name), "%02zu", i);
 		put_text("fuzz_routes", name, routes[i]);
