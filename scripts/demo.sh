@@ -112,18 +112,7 @@ openssl verify -CAfile "$dir/ca.pem" -purpose sslserver "$dir/leaf.pem" >/dev/nu
 heading "The DNS of SPEC 7, as a master file (example.zone)" \
 	"MX names of example.com: mx01.subd / mx02.subd.emailhosted.not;" \
 	"PTR of the server addresses: mx0a / mx0b.emailhosted.not, confirmed by A."
-cat >"$dir/example.zone" <<'EOF'
-; SPEC 7: the reference example of Cisco's TechNote
-$TTL 300
-example.com.                IN MX  10 mx01.subd.emailhosted.not.
-example.com.                IN MX  20 mx02.subd.emailhosted.not.
-mx01.subd.emailhosted.not.  IN A   192.0.2.1
-mx02.subd.emailhosted.not.  IN A   192.0.2.2
-1.2.0.192.in-addr.arpa.     IN PTR mx0a.emailhosted.not.
-2.2.0.192.in-addr.arpa.     IN PTR mx0b.emailhosted.not.
-mx0a.emailhosted.not.       IN A   192.0.2.1
-mx0b.emailhosted.not.       IN A   192.0.2.2
-EOF
+cp "$root/examples/spec7.zone" "$dir/example.zone"
 cat "$dir/example.zone"
 
 check=("$esa_check" --cert "$dir/leaf.pem" --peer 192.0.2.1 --via mx01.subd.emailhosted.not

@@ -72,18 +72,7 @@ fixtures() {
 		'DNS:*.emailhosted.not,DNS:emailhosted.not' || return 1
 	issue idn 'xn--bcher-kva.example' 'DNS:xn--bcher-kva.example' ||
 		return 1
-	cat >"$T/zone" <<'EOF'
-; SPEC 7, the reference example
-$TTL 300
-example.com.                  IN MX 10 mx01.subd.emailhosted.not.
-example.com.                  IN MX 20 mx02.subd.emailhosted.not.
-mx01.subd.emailhosted.not.    IN A  192.0.2.1
-mx02.subd.emailhosted.not.    IN A  192.0.2.2
-1.2.0.192.in-addr.arpa.       IN PTR mx0a.emailhosted.not.
-2.2.0.192.in-addr.arpa.       IN PTR mx0b.emailhosted.not.
-mx0a.emailhosted.not.         IN A  192.0.2.1
-mx0b.emailhosted.not.         IN A  192.0.2.2
-EOF
+	cp "$ROOT/examples/spec7.zone" "$T/zone" || return 1
 	# an IPv6 server too, its PTR owner in ip6.arpa nibble form
 	v6ptr=$("$PY" -c 'import ipaddress; print(ipaddress.ip_address("2001:db8::25").reverse_pointer)') ||
 		return 1

@@ -40,6 +40,7 @@ PY=/usr/bin/python3
 SHIM=$ROOT/build/esashim.so
 # shellcheck source=lib/lab.sh
 . "$ROOT/tests/lib/lab.sh"
+. "$ROOT/tests/lib/log.sh"
 lab_suite postfix
 
 lab_clean_env
@@ -98,26 +99,7 @@ want_no_maillog() { ! grep -qE -- "$1" "$PF/maillog" || note "maillog has /$1/";
 
 # want_log EXPR - Python over L (every line of $LOG), h (handshake lines),
 # p (plain-text lines)
-want_log() {
-	local out
-	out=$("$PY" - "$LOG" "$1" <<'PY' 2>&1
-import json, sys
-try:
-    L = [json.loads(x) for x in open(sys.argv[1], encoding="utf-8")]
-except (OSError, ValueError) as e:
-    print("log: %s" % e)
-    sys.exit(1)
-h = [x for x in L if x.get("event") == "handshake"]
-p = [x for x in L if x.get("event") == "plaintext"]
-try:
-    ok = eval(sys.argv[2])
-except Exception as e:
-    print("%s: %s" % (type(e).__name__, e))
-    sys.exit(1)
-sys.exit(0 if ok else 1)
-PY
-	) || note "log: ${out:-not} $1"
-}
+want_log() { log_check "$LOG" "$1"; }
 
 MX01=mx01.subd.emailhosted.not
 MX02=mx02.subd.emailhosted.not

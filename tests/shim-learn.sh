@@ -32,6 +32,7 @@ PY=/usr/bin/python3
 SHIM=$ROOT/build/esashim.so
 # shellcheck source=lib/lab.sh
 . "$ROOT/tests/lib/lab.sh"
+. "$ROOT/tests/lib/log.sh"
 lab_suite shim-learn
 
 lab_clean_env
@@ -169,34 +170,7 @@ not_delivered() {
 
 # want_log EVENT EXPR - the last EVENT line of $LOG satisfies the Python
 # expression EXPR over j (the line), cv(domain) (that candidate's verdicts)
-want_log() {
-	local out
-	out=$("$PY" - "$LOG" "$1" "$2" <<'PY' 2>&1
-import json, sys
-path, event, expr = sys.argv[1:4]
-lines = []
-try:
-    for raw in open(path, encoding="utf-8"):
-        o = json.loads(raw)
-        if o.get("event") == event:
-            lines.append(o)
-except (OSError, ValueError) as e:
-    print("log: %s" % e)
-    sys.exit(1)
-if not lines:
-    print("no '%s' line in the log" % event)
-    sys.exit(1)
-j = lines[-1]
-def cv(d): return [c for c in j.get("candidate_verdicts", []) if c["domain"] == d][0]
-try:
-    ok = eval(expr)
-except Exception as e:
-    print("%s: %s" % (type(e).__name__, e))
-    sys.exit(1)
-sys.exit(0 if ok else 1)
-PY
-	) || note "log ($1): ${out:-not} $2"
-}
+want_log() { log_check --event "$1" "$LOG" "$2"; }
 
 # failure_details - what a failed check shows (done_check): the client's
 # output, the log's last lines

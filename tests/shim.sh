@@ -65,6 +65,7 @@ fi
 
 # shellcheck source=lib/servers.sh
 . "$ROOT/tests/lib/servers.sh"
+. "$ROOT/tests/lib/log.sh"
 srv_init
 T=$SRV_DIR/t
 mkdir -p "$T/home"
@@ -187,22 +188,8 @@ want_same_stdout() { cmp -s "$T/out0" "$T/out" || note "stdout differs from the 
 
 # want_log EXPR [FILE] - a Python expression over the log (FILE, default
 # $T/log): L every line, h the handshake lines, p the plain-text lines, E
-# the environment; every line must be one JSON object
-want_log() {
-	"$PY" - "${2:-$T/log}" "$1" <<'PY' 2>>"$T/pyerr" || note "log${2:+ ${2##*/}}: $1"
-import datetime, json, os, re, sys
-L = [json.loads(line) for line in open(sys.argv[1], encoding="utf-8")]
-def ts_ok(x):	# ISO 8601 UTC with milliseconds, within a minute of now
-    if not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", x.get("ts", "")):
-        return False
-    t = datetime.datetime.strptime(x["ts"], "%Y-%m-%dT%H:%M:%S.%fZ")
-    return abs((datetime.datetime.utcnow() - t).total_seconds()) < 60
-h = [x for x in L if x.get("event") == "handshake"]
-p = [x for x in L if x.get("event") == "plaintext"]
-E = os.environ
-sys.exit(0 if eval(sys.argv[2]) else 1)
-PY
-}
+# the environment, ts_ok(x); every line must be one JSON object
+want_log() { log_check "${2:-$T/log}" "$1"; }
 
 # want_line DECISION TLS PEER PORT ENFORCE - exactly one handshake line,
 # with these members and every member SPEC 8.5 names
