@@ -186,13 +186,17 @@ missing_line() {
 	echo "deps.sh: missing: $what; install: apt-get install --no-install-recommends $pkgs (or, as root: scripts/deps.sh --if-missing)"
 }
 
-# apt_install PACKAGE... - apt-get update and install, without Recommends
+# apt_install PACKAGE... - apt-get update and install, without Recommends.
+# Another apt-get (unattended-upgrades on a new machine, a second make) may
+# hold dpkg's lock: wait for it up to 10 minutes instead of failing at once.
 apt_install() {
+	local wait=(-o DPkg::Lock::Timeout=600)
 	echo "deps.sh: installing: $*" >&2
-	apt-get update
+	apt-get "${wait[@]}" update
 	echo "postfix postfix/main_mailer_type select No configuration" |
 		debconf-set-selections
-	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@"
+	DEBIAN_FRONTEND=noninteractive apt-get "${wait[@]}" install -y \
+		--no-install-recommends "$@"
 }
 
 usage() {

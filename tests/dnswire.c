@@ -2,10 +2,14 @@
  * dnswire.c - DNS wire-format answers built by hand, and a scripted UDP DNS
  * server, for the tests and the fuzz seeds (see dnswire.h)
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "dnswire.h"
 
@@ -81,4 +85,47 @@ void *dw_server_main(void *arg)
 	}
 	free(p);
 	return NULL;
+}
+
+int dw_udp_socket(int *port)
+{
+	struct sockaddr_in s;
+	socklen_t sl = sizeof(s);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	memset(&s, 0, sizeof(s));
+	s.sin_family = AF_INET;
+	s.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&s, sizeof(s)) != 0 ||
+	    getsockname(fd, (struct sockaddr *)&s, &sl) != 0) {
+		close(fd);
+		return -1;
+	}
+	*port = ntohs(s.sin_port);
+	return fd;
+}
+
+int dw_server_start(struct dw_server *s, dw_reply_fn reply, char *ns,
+		    size_t nslen)
+{
+	memset(s, 0, sizeof(*s));
+	s->fd = dw_udp_socket(&s->port);
+	if (s->fd < 0)
+		return -1;
+	s->reply = reply;
+	if (pthread_create(&s->th, NULL, dw_server_main, s) != 0) {
+		close(s->fd);
+		return -1;
+	}
+	snprintf(ns, nslen, "127.0.0.1:%d", s->port);
+	return 0;
+}
+
+void dw_server_stop(struct dw_server *s)
+{
+	__atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
+	pthread_join(s->th, NULL);
+	close(s->fd);
 }

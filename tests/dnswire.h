@@ -1,6 +1,6 @@
 /*
  * dnswire.h - DNS wire-format answers built by hand, and a scripted UDP DNS
- * server, for the tests (test_dns.c, test_hostile.c) and the fuzz seeds
+ * server, for the tests (test_dns.c, test_hostile_dns.c) and the fuzz seeds
  * (fuzz/mkseeds.c)
  *
  * No Criterion here: mkseeds links this file too.
@@ -51,5 +51,18 @@ struct dw_server {
 
 /* dw_server_main - answer until told to stop (a pthread start routine) */
 void *dw_server_main(void *arg);
+
+/* dw_udp_socket - a UDP socket bound to 127.0.0.1 at a free port, stored in
+ * *port; -1 on failure */
+int dw_udp_socket(int *port);
+
+/* dw_server_start - zero s, bind it a socket and start its thread answering
+ * with reply; 0, or -1 with nothing left running.  "127.0.0.1:PORT" into
+ * ns (at least 32 octets) for esa_resolver_libresolv. */
+int dw_server_start(struct dw_server *s, dw_reply_fn reply, char *ns,
+		    size_t nslen);
+
+/* dw_server_stop - stop the thread and close the socket */
+void dw_server_stop(struct dw_server *s);
 
 #endif

@@ -6,7 +6,7 @@
  *
  * Seeds are the starting points libFuzzer mutates: one per feature each
  * parser knows (SPEC 7's data, every record type, every string type, the
- * hostile cases of tests/test_hostile.c).  Certificates come from the test
+ * hostile cases of tests/test_hostile*.c).  Certificates come from the test
  * PKI (tests/pki.c), DNS messages are built by hand here.  What fuzzing
  * adds on top is merged in with `make fuzz-merge`.
  */
