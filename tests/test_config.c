@@ -133,6 +133,8 @@ Test(names, mode_and_source)
 
 /* ---- the config object and its setters ---------------------------------- */
 
+TestSuite(config, .fini = tmpdir_remove);
+
 Test(config, defaults)
 {
 	esa_config *cfg = esa_config_new();
@@ -285,7 +287,7 @@ Test(config, dns_file_checked_now)
 {
 	esa_config *cfg = esa_config_new();
 	char *dir = tmpdir();
-	char *path = write_file(dir, "zone", "example.com. MX 10 mx.example.net.\n", 35);
+	const char *path = write_file(dir, "zone", "example.com. MX 10 mx.example.net.\n", 35);
 	char *missing = NULL;
 
 	cr_assert(asprintf(&missing, "%s/missing", dir) > 0);
@@ -299,9 +301,6 @@ Test(config, dns_file_checked_now)
 	cr_expect_not_null(strstr(cfg->err, "is a directory"), "%s", cfg->err);
 	cr_expect_eq(esa_config_set_dns_file(cfg, ""), 0);
 	cr_expect_str_eq(cfg->dns_file, "");
-	unlink(path);
-	rmdir(dir);
-	free(path);
 	free(missing);
 	esa_config_free(cfg);
 }
@@ -310,8 +309,8 @@ Test(config, trust_store_checked_now)
 {
 	esa_config *cfg = esa_config_new();
 	char *dir = tmpdir();
-	char *ca = write_file(dir, "ca.pem", "x", 1);
-	char *crl = write_file(dir, "crl.pem", "y", 1);
+	const char *ca = write_file(dir, "ca.pem", "x", 1);
+	const char *crl = write_file(dir, "crl.pem", "y", 1);
 
 	cr_expect_eq(esa_config_set_trust(cfg, ca, dir, crl), 0);
 	cr_expect_str_eq(cfg->cafile, ca);
@@ -331,11 +330,6 @@ Test(config, trust_store_checked_now)
 	cr_expect_str_eq(cfg->crlfile, crl);
 	cr_expect_eq(esa_config_set_trust(cfg, ca, NULL, NULL), 0);
 	cr_expect_str_eq(cfg->capath, "", "NULL leaves it unset");
-	unlink(ca);
-	unlink(crl);
-	rmdir(dir);
-	free(ca);
-	free(crl);
 	esa_config_free(cfg);
 }
 
@@ -345,16 +339,13 @@ Test(config, resolver_made_once)
 	char *dir = tmpdir();
 	const char zone[] = "example.com. 300 IN MX 10 mx.example.net.\n"
 			    "mx.example.net. 300 IN A 192.0.2.1\n";
-	char *path = write_file(dir, "zone", zone, sizeof(zone) - 1);
+	const char *path = write_file(dir, "zone", zone, sizeof(zone) - 1);
 	esa_resolver *r;
 
 	cr_assert_eq(esa_config_set_dns_file(cfg, path), 0);
 	r = esa_config_resolver(cfg);
 	cr_assert_not_null(r, "%s", cfg->err);
 	cr_expect_eq(esa_config_resolver(cfg), r, "cached");
-	unlink(path);
-	rmdir(dir);
-	free(path);
 	esa_config_free(cfg);
 }
 
@@ -363,15 +354,12 @@ Test(config, resolver_error_reported)
 	esa_config *cfg = esa_config_new();
 	char *dir = tmpdir();
 	const char zone[] = "this is not a record\n";
-	char *path = write_file(dir, "zone", zone, sizeof(zone) - 1);
+	const char *path = write_file(dir, "zone", zone, sizeof(zone) - 1);
 
 	cr_assert_eq(esa_config_set_dns_file(cfg, path), 0);
 	cr_expect_null(esa_config_resolver(cfg));
 	cr_expect_not_null(strstr(cfg->err, "DNS: "), "%s", cfg->err);
 	cr_expect_not_null(strstr(cfg->err, path), "%s", cfg->err);
-	unlink(path);
-	rmdir(dir);
-	free(path);
 	esa_config_free(cfg);
 }
 
@@ -402,7 +390,7 @@ Test(config, resolver_made_once_across_threads)
 	esa_config *cfg = esa_config_new();
 	char *dir = tmpdir();
 	const char zone[] = "example.com. 300 IN A 192.0.2.1\n";
-	char *path = write_file(dir, "zone", zone, sizeof(zone) - 1);
+	const char *path = write_file(dir, "zone", zone, sizeof(zone) - 1);
 	pthread_t th[8];
 	void *got[8];
 	size_t i;
@@ -415,8 +403,5 @@ Test(config, resolver_made_once_across_threads)
 	cr_assert_not_null(got[0], "%s", cfg->err);
 	for (i = 1; i < 8; i++)
 		cr_expect_eq(got[i], got[0], "thread %zu", i);
-	unlink(path);
-	rmdir(dir);
-	free(path);
 	esa_config_free(cfg);
 }

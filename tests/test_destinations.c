@@ -12,6 +12,8 @@
 
 #include "configfix.h"
 
+TestSuite(file, .fini = tmpdir_remove);
+
 Test(file, spec_example_verbatim)
 {
 	esa_config *cfg = esa_config_new();
@@ -332,9 +334,9 @@ Test(file, load_file_names_the_path)
 {
 	esa_config *cfg = esa_config_new();
 	char *dir = tmpdir();
-	char *good = write_file(dir, "esa.conf", spec_example, sizeof(spec_example) - 1);
-	char *bad = write_file(dir, "bad.conf", "[destinations]\n\nexample.com tls=maybe\n",
-			       38);
+	const char *good = write_file(dir, "esa.conf", spec_example, sizeof(spec_example) - 1);
+	const char *bad = write_file(dir, "bad.conf", "[destinations]\n\nexample.com tls=maybe\n",
+				     38);
 	char want[300];
 
 	cr_assert_eq(esa_config_load_file(cfg, good), 0, "%s", cfg->err);
@@ -343,10 +345,6 @@ Test(file, load_file_names_the_path)
 	snprintf(want, sizeof(want), "%s:3: unknown TLS setting 'maybe'", bad);
 	cr_expect_eq(strncmp(cfg->err, want, strlen(want)), 0, "%s", cfg->err);
 	cr_expect_eq(esa_config_tls_for(cfg, "example.com"), ESA_TLS_REQUIRED_VERIFY);
-	unlink(good);
-	unlink(bad);
-	free(good);
-	free(bad);
 	/* not there, a directory, nothing given */
 	snprintf(want, sizeof(want), "%s/missing.conf", dir);
 	cr_expect_eq(esa_config_load_file(cfg, want), -1);
@@ -356,7 +354,6 @@ Test(file, load_file_names_the_path)
 	cr_expect_not_null(strstr(cfg->err, "cannot read: Is a directory"), "%s", cfg->err);
 	cr_expect_eq(esa_config_load_file(cfg, NULL), -1);
 	cr_expect_eq(esa_config_load_file(cfg, ""), -1);
-	rmdir(dir);
 	esa_config_free(cfg);
 }
 
@@ -364,7 +361,7 @@ Test(file, unreadable_file)
 {
 	esa_config *cfg = esa_config_new();
 	char *dir = tmpdir();
-	char *path = write_file(dir, "secret.conf", "[destinations]\n", 15);
+	const char *path = write_file(dir, "secret.conf", "[destinations]\n", 15);
 
 	cr_assert_eq(chmod(path, 0), 0);
 	if (geteuid() == 0) {
@@ -377,9 +374,6 @@ Test(file, unreadable_file)
 		cr_expect_not_null(strstr(cfg->err, "cannot open: Permission denied"),
 				   "%s", cfg->err);
 	}
-	unlink(path);
-	rmdir(dir);
-	free(path);
 	esa_config_free(cfg);
 }
 
@@ -389,7 +383,7 @@ Test(file, too_large)
 	char *dir = tmpdir();
 	size_t big = 1024 * 1024 + 1;
 	char *text = malloc(big);
-	char *path, *exact;
+	const char *path, *exact;
 
 	memset(text, '#', big);
 	path = write_file(dir, "big.conf", text, big);
@@ -397,11 +391,6 @@ Test(file, too_large)
 	cr_expect_eq(esa_config_load_file(cfg, path), -1);
 	cr_expect_not_null(strstr(cfg->err, "file too large"), "%s", cfg->err);
 	cr_expect_eq(esa_config_load_file(cfg, exact), 0, "%s", cfg->err);
-	unlink(path);
-	unlink(exact);
-	rmdir(dir);
-	free(path);
-	free(exact);
 	free(text);
 	esa_config_free(cfg);
 }
