@@ -22,10 +22,10 @@
 
 #define PTR_NAMES_MAX 8		/* SPEC 4.1 step 3 */
 
-/* add_try - append one tried reference identifier to the verdict */
-static int add_try(struct esa_verdict *v, enum esa_source src, const char *ref,
-		   enum esa_id_kind against, enum esa_try_outcome outcome,
-		   int matched, const char *note)
+int esa_verdict_add_try(struct esa_verdict *v, enum esa_source src,
+			const char *ref, enum esa_id_kind against,
+			enum esa_try_outcome outcome, int matched,
+			const char *note)
 {
 	struct esa_try *t;
 
@@ -139,7 +139,7 @@ static int tried(struct esa_verdict *v, enum esa_source src, const char *ref,
 		 enum esa_id_kind kind, enum esa_try_outcome outcome, int idx,
 		 const char *note)
 {
-	if (add_try(v, src, ref, kind, outcome, idx, note) < 0)
+	if (esa_verdict_add_try(v, src, ref, kind, outcome, idx, note) < 0)
 		return -1;
 	if (idx < 0)
 		return 0;

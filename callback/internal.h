@@ -401,6 +401,13 @@ struct esa_result {
 	size_t ncandidates;
 };
 
+/* esa_verdict_add_try - append one tried reference identifier (note may be
+ * NULL) to v; 0, or -1 on allocation failure */
+int esa_verdict_add_try(struct esa_verdict *v, enum esa_source src,
+			const char *ref, enum esa_id_kind against,
+			enum esa_try_outcome outcome, int matched,
+			const char *note);
+
 /* esa_identity_decide - run one algorithm (SPEC 4.1 or 4.2) for target on
  * the presented identifiers in res->ids, appending DNS queries to res->dns
  * and filling res->verdict[mode].  DNS is queried lazily.  A NULL resolver

@@ -33,17 +33,8 @@
 #include "internal.h"
 #include "json.h"
 #include "pki.h"
+#include "spec7.h"
 
-
-/* SPEC 7's DNS, on 192.0.2.1 */
-static const char spec7_zone[] =
-	"$TTL 300\n"
-	"example.com. MX 10 mx01.subd.emailhosted.not.\n"
-	"example.com. MX 20 mx02.subd.emailhosted.not.\n"
-	"mx01.subd.emailhosted.not. A 192.0.2.1\n"
-	"mx02.subd.emailhosted.not. A 192.0.2.2\n"
-	"192.0.2.1 PTR mx0a.emailhosted.not.\n"
-	"mx0a.emailhosted.not. A 192.0.2.1\n";
 
 static struct test_ca ca;
 static esa_resolver *zone;
@@ -51,12 +42,8 @@ static esa_resolver *zone;
 /* pki_setup - a CA and SPEC 7's zone, for every certificate test */
 static void pki_setup(void)
 {
-	char err[ESA_ERR_MAX];
-
 	cr_assert_eq(test_ca_root(&ca, "Hostile Test CA", TEST_KEY_EC), 0);
-	zone = esa_resolver_static_text(spec7_zone, strlen(spec7_zone), "spec7",
-					err, sizeof(err));
-	cr_assert_not_null(zone, "%s", err);
+	zone = spec7_resolver(NULL);
 }
 
 static void pki_teardown(void)

@@ -14,18 +14,10 @@
 #include <criterion/criterion.h>
 
 #include "internal.h"
+#include "spec7.h"
 
-/* SPEC 7's DNS, plus a few names for the other rules. */
-static const char zone[] =
-	"$TTL 300\n"
-	"example.com.  MX 10 mx01.subd.emailhosted.not.\n"
-	"example.com.  MX 20 mx02.subd.emailhosted.not.\n"
-	"mx01.subd.emailhosted.not. A 192.0.2.1\n"
-	"mx02.subd.emailhosted.not. A 192.0.2.2\n"
-	"1.2.0.192.in-addr.arpa. PTR mx0a.emailhosted.not.\n"
-	"2.2.0.192.in-addr.arpa. PTR mx0b.emailhosted.not.\n"
-	"mx0a.emailhosted.not. A 192.0.2.1\n"
-	"mx0b.emailhosted.not. A 192.0.2.2\n"
+/* Lines for the other rules, after SPEC 7's DNS. */
+static const char extra[] =
 	/* 192.0.2.9 claims mx0a, whose A record is 192.0.2.1: not confirmed */
 	"9.2.0.192.in-addr.arpa. PTR mx0a.emailhosted.not.\n"
 	/* an IPv6 peer */
@@ -45,11 +37,7 @@ static struct esa_route *routes;
 /* setup - a fresh result, target example.com from 192.0.2.1 */
 static void setup(void)
 {
-	char err[ESA_ERR_MAX] = "";
-
-	resolver = esa_resolver_static_text(zone, strlen(zone), "zone", err,
-					    sizeof(err));
-	cr_assert_not_null(resolver, "static zone: %s", err);
+	resolver = spec7_resolver(extra);
 	res = esa_result_new();
 	cr_assert_not_null(res);
 	memset(&target, 0, sizeof(target));

@@ -45,23 +45,13 @@ static void add_id(struct esa_result *res, enum esa_id_kind kind,
 		l->ncn++;
 }
 
-/* add_try - append a try to a verdict, as identity.c would */
+/* add_try - append a try to a verdict, as identity.c does */
 static void add_try(struct esa_verdict *v, enum esa_source src,
 		    const char *ref, enum esa_id_kind against,
 		    enum esa_try_outcome outcome, int matched, const char *note)
 {
-	struct esa_try *t;
-
-	v->tries = realloc(v->tries, (v->ntries + 1) * sizeof(*v->tries));
-	cr_assert_not_null(v->tries);
-	t = &v->tries[v->ntries++];
-	memset(t, 0, sizeof(*t));
-	t->source = src;
-	esa_strlcpy(t->reference, ref, sizeof(t->reference));
-	t->against = against;
-	t->outcome = outcome;
-	t->matched = matched;
-	esa_strlcpy(t->note, note ? note : "", sizeof(t->note));
+	cr_assert_eq(esa_verdict_add_try(v, src, ref, against, outcome,
+					 matched, note), 0);
 }
 
 /* add_dns - append a logged DNS query */
