@@ -24,14 +24,10 @@ set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${ESA_CHECK:-$ROOT/build/esa-check}
 PY=/usr/bin/python3
-passed=0
-failed=0
-why=
-
-if [ ! -x "$BIN" ]; then
-	echo "cli-live: $BIN not built (run make)" >&2
-	exit 1
-fi
+# cli_suite, note, want_*, done_check: shared with tests/cli.sh
+# shellcheck source=lib/cli-checks.sh
+. "$ROOT/tests/lib/cli-checks.sh"
+cli_suite cli-live
 if [ ! -x /usr/sbin/unbound ] || ! command -v openssl >/dev/null 2>&1 ||
 	! "$PY" -c 'import aiosmtpd' 2>/dev/null; then
 	echo "cli-live: needs /usr/sbin/unbound, openssl and python3-aiosmtpd (scripts/deps.sh --check names what is missing)"
@@ -66,9 +62,6 @@ run_raw() {
 	ms=$((($(date +%s%N) - t0) / 1000000))
 }
 
-# note, want_*, done_check: shared with tests/cli.sh
-# shellcheck source=lib/cli-checks.sh
-. "$ROOT/tests/lib/cli-checks.sh"
 want_faster() { [ "$ms" -lt "$1" ] || note "took $ms ms, want < $1"; }
 
 # ---- fixtures --------------------------------------------------------------

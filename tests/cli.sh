@@ -19,14 +19,10 @@ PY=/usr/bin/python3
 T=$(mktemp -d "${TMPDIR:-/tmp}/esa-cli.XXXXXX") || exit 1
 trap 'rm -rf "$T"' EXIT
 trap 'exit 1' INT TERM HUP
-passed=0
-failed=0
-why=
-
-if [ ! -x "$BIN" ]; then
-	echo "cli: $BIN not built (run make)" >&2
-	exit 1
-fi
+# cli_suite, note, want_*, done_check: shared with tests/cli-live.sh
+# shellcheck source=lib/cli-checks.sh
+. "$ROOT/tests/lib/cli-checks.sh"
+cli_suite cli
 for tool in openssl "$PY"; do
 	if ! command -v "$tool" >/dev/null 2>&1; then
 		echo "cli: $tool is missing (scripts/deps.sh --check names its package)"
@@ -43,8 +39,6 @@ run() {
 	rc=$?
 }
 
-# note, want_*, done_check: shared with tests/cli-live.sh
-. "$ROOT/tests/lib/cli-checks.sh"
 
 # ---- fixtures: SPEC 7 --------------------------------------------------------
 

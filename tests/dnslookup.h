@@ -7,6 +7,8 @@
 
 #include <sys/socket.h>
 
+#include <criterion/criterion.h>
+
 #include "internal.h"
 
 #define BUDGET_MS 3000
@@ -25,6 +27,17 @@ static inline const char *ip_of(const struct esa_answer *a, size_t i,
 	esa_format_ip(a->rr[i].type == ESA_T_AAAA ? AF_INET6 : AF_INET,
 		      a->rr[i].addr, buf, 64);
 	return buf;
+}
+
+/* expect_spec7_mx - a is SPEC 7's MX answer for example.com, TTL 300 */
+static inline void expect_spec7_mx(const struct esa_answer *a)
+{
+	cr_assert_eq(a->count, 2);
+	cr_expect_eq(a->rr[0].pref, 10);
+	cr_expect_str_eq(a->rr[0].name, "mx01.subd.emailhosted.not");
+	cr_expect_eq(a->rr[1].pref, 20);
+	cr_expect_str_eq(a->rr[1].name, "mx02.subd.emailhosted.not");
+	cr_expect_eq(a->ttl, 300);
 }
 
 #endif

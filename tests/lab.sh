@@ -18,12 +18,9 @@
 # namespaces cannot be made.  KEEP=1 keeps the logs (and the lab's state).
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-PY=/usr/bin/python3
-SHIM=$ROOT/build/esashim.so
 BIN=${ESA_CHECK:-$ROOT/build/esa-check}
 # shellcheck source=lib/lab.sh
 . "$ROOT/tests/lib/lab.sh"
-. "$ROOT/tests/lib/log.sh"
 lab_suite lab
 
 lab_skip_unless_possible
@@ -50,12 +47,8 @@ echo "lab: up in $((SECONDS - started)) s: $ESALAB_NS (clients, DNS), $ESALAB_NS
 # CMD "swaks RCPT OPTS..." is swaks with the lab's usual sender and HELO;
 # "pyclient ARGS..." is the lab's Python smtplib client with the lab CA.
 client() {
-	local envs=()
-	while [[ $1 != -- ]]; do
-		envs+=("$1")
-		shift
-	done
-	shift
+	split_envs "$@"
+	set -- "${ARGS[@]}"
 	case $1 in
 	swaks)
 		set -- swaks --to "$2" --from lab@client.lab.example.net \
@@ -65,7 +58,7 @@ client() {
 		set -- "$PY" "$ESALAB_DIR/smtpclient.py" --cafile "$ESALAB_CA" "${@:2}"
 		;;
 	esac
-	shim_exec "${envs[@]}" "$@"
+	shim_exec "${ENVS[@]}" "$@"
 }
 
 want_fail() { [[ $rc != 0 ]] || note "client exit 0, want a failure"; }

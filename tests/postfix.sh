@@ -36,11 +36,8 @@
 # made.  KEEP=1 keeps the logs.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-PY=/usr/bin/python3
-SHIM=$ROOT/build/esashim.so
 # shellcheck source=lib/lab.sh
 . "$ROOT/tests/lib/lab.sh"
-. "$ROOT/tests/lib/log.sh"
 lab_suite postfix
 
 lab_clean_env

@@ -28,11 +28,8 @@
 # namespaces cannot be made.  KEEP=1 keeps the logs.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-PY=/usr/bin/python3
-SHIM=$ROOT/build/esashim.so
 # shellcheck source=lib/lab.sh
 . "$ROOT/tests/lib/lab.sh"
-. "$ROOT/tests/lib/log.sh"
 lab_suite shim-learn
 
 lab_clean_env
@@ -152,13 +149,9 @@ PY
 # mx ENV... -- ARGS... - the client in the lab under the shim (no recipient
 # domain given), with this check's log; rc, $T/out
 mx() {
-	local envs=()
-	while [[ $1 != -- ]]; do
-		envs+=("$1")
-		shift
-	done
-	shift
-	shim_exec ESA_NAMESERVER=127.0.0.1 "${envs[@]}" "$PY" "$T/mxclient.py" "$@"
+	split_envs "$@"
+	shim_exec ESA_NAMESERVER=127.0.0.1 "${ENVS[@]}" "$PY" "$T/mxclient.py" \
+		"${ARGS[@]}"
 }
 
 # not_delivered HOST - HOST's mailbox got no message (delivered: the library)

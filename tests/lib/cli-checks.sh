@@ -6,6 +6,17 @@
 # add to $why, and done_check prints the verdict and counts it in passed /
 # failed.
 
+# cli_suite NAME - zero the counts; exit 1 unless $BIN (esa-check) is built
+cli_suite() {
+	passed=0
+	failed=0
+	why=
+	if [ ! -x "$BIN" ]; then
+		echo "$1: $BIN not built (run make)" >&2
+		exit 1
+	fi
+}
+
 # note PROBLEM - remember why the current check fails
 note() { why="$why; $1"; }
 

@@ -46,8 +46,16 @@
 #   delivered HOST [tls|plain]  HOST's mailbox got a message since then
 #                           (over TLS, or in plain text, per X-Lab-TLS)
 #   want_gone PID...        none of PIDs still runs (zombies excepted)
+#   split_envs ENV... -- ARGS...  ENVS=(ENV...), ARGS=(ARGS...), for
+#                           helpers that put words between the two
+#
+# It also sources tests/lib/log.sh (want_log, log_check) and sets PY
+# (Debian's python3) and SHIM (build/esashim.so) unless they are set.
 
 LAB=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/scripts/lab
+: "${PY:=/usr/bin/python3}" "${SHIM:=${LAB%/scripts/lab}/build/esashim.so}"
+# shellcheck source=log.sh
+. "$(dirname "${BASH_SOURCE[0]}")/log.sh"
 
 # ---- the lab ----------------------------------------------------------------
 
@@ -263,4 +271,16 @@ want_gone() {
 			note "pid $p still runs"
 		fi
 	done
+}
+
+# split_envs ENV... -- ARGS... - the words before "--" into ENVS, the rest
+# into ARGS
+split_envs() {
+	ENVS=()
+	while [[ $1 != -- ]]; do
+		ENVS+=("$1")
+		shift
+	done
+	shift
+	ARGS=("$@")
 }
