@@ -691,6 +691,33 @@ void esa_ssl_note_peer(SSL *ssl, int family, const unsigned char addr[16])
 	c->have_peer = true;
 }
 
+/* esa_ssl_reset - the SSL carries a new connection (SSL_clear): forget
+ * what belonged to the last one (peer, the recipient domain chosen for it,
+ * its candidates and via, its record); keep the configuration, the
+ * program's callback, the host's hooks, a refusal and what a host set
+ * (esa_ssl_set_recipient, ESA_RECIPIENT_DOMAIN, the setting) */
+void esa_ssl_reset(SSL *ssl)
+{
+	struct esa_conn *c = conn_get(ssl, false);
+
+	if (c == NULL)
+		return;
+	if (c->recipient_source != ESA_RCPT_SET &&
+	    c->recipient_source != ESA_RCPT_ENV) {
+		c->recipient[0] = '\0';
+		c->recipient_source = ESA_RCPT_NONE;
+	}
+	c->via[0] = '\0';
+	c->have_peer = false;
+	free(c->cands);
+	c->cands = NULL;
+	c->ncands = 0;
+	c->started_us = 0;
+	c->chain_failed = c->name_error = false;
+	esa_result_free(c->result);
+	c->result = NULL;
+}
+
 /* esa_ssl_refuse - refuse every verification of ssl; the first reason stays */
 void esa_ssl_refuse(SSL *ssl, const char *why)
 {

@@ -532,6 +532,41 @@ SHIM_EXPORT void shim_SSL_set_verify(SSL *ssl, int mode, SSL_verify_cb cb)
 }
 SHIM_SYMVER(shim_SSL_set_verify, "SSL_set_verify", SHIM_OPENSSL_VER);
 
+/* SSL_clear - the SSL is made ready for another connection (a second host,
+ * s_client -reconnect): what the shim and the library learned from the
+ * last one (socket, peer, port, the recipient domain chosen from its name)
+ * is forgotten, so the next handshake is judged on its own facts; under
+ * esa the session SSL_clear keeps for resumption is dropped (see
+ * SSL_set_session) */
+SHIM_EXPORT int shim_SSL_clear(SSL *ssl)
+{
+	int (*real)(SSL *) = SHIM_REAL(SSL_clear, SHIM_OPENSSL_VER);
+	struct shim_ssl *st;
+	int rc, saved;
+
+	if (real == NULL)
+		return 0;
+	rc = real(ssl);
+	if (rc != 1 || shim_busy || (st = state_get(ssl, false)) == NULL ||
+	    !esa_ssl_attached(ssl))
+		return rc;
+	saved = errno;
+	shim_busy++;
+	ERR_set_mark();
+	pending_take(NULL, ssl);
+	esa_ssl_reset(ssl);
+	if (!shim_conf()->observe && !st->skipped && SSL_get_session(ssl) != NULL)
+		real_set_session(ssl, NULL);
+	st->fd = -1;
+	st->port = 0;
+	st->settled = st->skipped = false;
+	ERR_pop_to_mark();
+	shim_busy--;
+	errno = saved;
+	return rc;
+}
+SHIM_SYMVER(shim_SSL_clear, "SSL_clear", SHIM_OPENSSL_VER);
+
 /* The program's replacement of X509_verify_cert, per SSL_CTX. */
 struct cert_cb {
 	int (*cb)(X509_STORE_CTX *, void *);
