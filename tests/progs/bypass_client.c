@@ -301,9 +301,13 @@ static bool implicit(SSL *ssl, const char *kind)
 		return SSL_write(ssl, "EHLO client.test\r\n", 18) == 18;
 	if (!strcmp(kind, "write-ex"))
 		return SSL_write_ex(ssl, "EHLO client.test\r\n", 18, &n) == 1;
-	if (!strcmp(kind, "read"))	/* the server says nothing: times out */
+	if (!strcmp(kind, "read")) {	/* the server says nothing: times out */
+		struct timeval tv = { .tv_sec = 1 }, back = { .tv_sec = 5 };
+
+		setsockopt(SSL_get_fd(ssl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 		SSL_read(ssl, &c, 1);
-	else
+		setsockopt(SSL_get_fd(ssl), SOL_SOCKET, SO_RCVTIMEO, &back, sizeof(back));
+	} else
 		SSL_peek(ssl, &c, 1);
 	return SSL_is_init_finished(ssl) &&
 	       SSL_write(ssl, "EHLO client.test\r\n", 18) == 18;
