@@ -294,6 +294,7 @@ static int starttls_conn(const char *addr, int port)
 /* implicit - the handshake run by the first data call of kind */
 static bool implicit(SSL *ssl, const char *kind)
 {
+	struct timeval tv = { .tv_sec = 1 }, back = { .tv_sec = 5 };
 	char c;
 	size_t n;
 
@@ -301,14 +302,13 @@ static bool implicit(SSL *ssl, const char *kind)
 		return SSL_write(ssl, "EHLO client.test\r\n", 18) == 18;
 	if (!strcmp(kind, "write-ex"))
 		return SSL_write_ex(ssl, "EHLO client.test\r\n", 18, &n) == 1;
-	if (!strcmp(kind, "read")) {	/* the server says nothing: times out */
-		struct timeval tv = { .tv_sec = 1 }, back = { .tv_sec = 5 };
-
-		setsockopt(SSL_get_fd(ssl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	/* the server says nothing after the handshake: the call times out */
+	setsockopt(SSL_get_fd(ssl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (!strcmp(kind, "read"))
 		SSL_read(ssl, &c, 1);
-		setsockopt(SSL_get_fd(ssl), SOL_SOCKET, SO_RCVTIMEO, &back, sizeof(back));
-	} else
+	else
 		SSL_peek(ssl, &c, 1);
+	setsockopt(SSL_get_fd(ssl), SOL_SOCKET, SO_RCVTIMEO, &back, sizeof(back));
 	return SSL_is_init_finished(ssl) &&
 	       SSL_write(ssl, "EHLO client.test\r\n", 18) == 18;
 }
