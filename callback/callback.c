@@ -482,6 +482,30 @@ static bool refuses_on_failure(struct esa_conn *c, SSL *ssl)
 					     c->ncands);
 }
 
+/* dane_recheck - stage I when the program's DANE records decided it: a
+ * DANE-TA or DANE-EE match satisfies OpenSSL without a path to a trusted
+ * CA, but ESA's stage I is the trust store's (SPEC 2), so the chain is
+ * checked again against the configuration's store (issue 12) */
+static void dane_recheck(SSL *ssl, struct esa_conn *c, X509_STORE_CTX *x)
+{
+	struct esa_result *tmp;
+
+	if (c->chain_failed || SSL_get0_dane_authority(ssl, NULL, NULL) < 0)
+		return;
+	tmp = esa_result_new();
+	if (tmp != NULL &&
+	    esa_chain_check(c->cfg, X509_STORE_CTX_get0_cert(x),
+			    X509_STORE_CTX_get0_untrusted(x), 0,
+			    SSL_get_security_level(ssl), tmp) == 0) {
+		esa_result_free(tmp);
+		return;
+	}
+	c->chain_failed = true;
+	c->chain_error = tmp ? tmp->chain.error : X509_V_ERR_OUT_OF_MEM;
+	c->chain_depth = tmp ? tmp->chain.depth : 0;
+	esa_result_free(tmp);
+}
+
 /* esa_verify_cb - the verify callback installed by esa_*_install */
 int esa_verify_cb(int ok, X509_STORE_CTX *x)
 {
@@ -521,6 +545,7 @@ int esa_verify_cb(int ok, X509_STORE_CTX *x)
 	}
 	if (depth > 0)
 		return 1;
+	dane_recheck(ssl, c, x);
 	return decide(ssl, c, x);
 }
 
@@ -689,6 +714,33 @@ void esa_ssl_note_peer(SSL *ssl, int family, const unsigned char addr[16])
 	c->peer_family = family;
 	memcpy(c->peer, addr, 16);
 	c->have_peer = true;
+}
+
+/* esa_ssl_reset - the SSL carries a new connection (SSL_clear): forget
+ * what belonged to the last one (peer, the recipient domain chosen for it,
+ * its candidates and via, its record); keep the configuration, the
+ * program's callback, the host's hooks, a refusal and what a host set
+ * (esa_ssl_set_recipient, ESA_RECIPIENT_DOMAIN, the setting) */
+void esa_ssl_reset(SSL *ssl)
+{
+	struct esa_conn *c = conn_get(ssl, false);
+
+	if (c == NULL)
+		return;
+	if (c->recipient_source != ESA_RCPT_SET &&
+	    c->recipient_source != ESA_RCPT_ENV) {
+		c->recipient[0] = '\0';
+		c->recipient_source = ESA_RCPT_NONE;
+	}
+	c->via[0] = '\0';
+	c->have_peer = false;
+	free(c->cands);
+	c->cands = NULL;
+	c->ncands = 0;
+	c->started_us = 0;
+	c->chain_failed = c->name_error = false;
+	esa_result_free(c->result);
+	c->result = NULL;
 }
 
 /* esa_ssl_refuse - refuse every verification of ssl; the first reason stays */

@@ -582,6 +582,10 @@ int esa_ssl_set_recipient_from(SSL *ssl, const char *domain,
 /* The peer address the host saw on the connection's socket; kept only
  * when none is known yet. */
 void esa_ssl_note_peer(SSL *ssl, int family, const unsigned char addr[16]);
+/* The SSL carries a new connection (SSL_clear): what the last one taught
+ * (peer, chosen recipient domain, candidates, via, record) is forgotten;
+ * what the host set stays. */
+void esa_ssl_reset(SSL *ssl);
 /* Refuse every verification of ssl, with this reason; the first reason
  * given stays. */
 void esa_ssl_refuse(SSL *ssl, const char *why);

@@ -6,14 +6,14 @@
 #                            (esashim.so and man/esashim.7 are installed by
 #                            the Makefile's own rule)
 
-SHIM_PROGS := $(B)/progs/esa_client
+SHIM_PROGS := $(B)/progs/esa_client $(B)/progs/bypass_client $(B)/progs/bypass_server
 
 .PHONY: shim-progs install-esa-run
 
 shim-progs: $(SHIM_PROGS)
 
 $(B)/progs/%: tests/progs/%.c | $(B)/progs
-	$(CC) $(CFLAGS) -o $@ $< -lssl -lcrypto -lpthread
+	$(CC) $(CFLAGS) -o $@ $< -lssl -lcrypto -lresolv -lpthread
 
 $(B)/progs:
 	mkdir -p $@

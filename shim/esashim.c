@@ -531,3 +531,114 @@ SHIM_EXPORT void shim_SSL_set_verify(SSL *ssl, int mode, SSL_verify_cb cb)
 	shim_busy--;
 }
 SHIM_SYMVER(shim_SSL_set_verify, "SSL_set_verify", SHIM_OPENSSL_VER);
+
+/* SSL_clear - the SSL is made ready for another connection (a second host,
+ * s_client -reconnect): what the shim and the library learned from the
+ * last one (socket, peer, port, the recipient domain chosen from its name)
+ * is forgotten, so the next handshake is judged on its own facts; under
+ * esa the session SSL_clear keeps for resumption is dropped (see
+ * SSL_set_session) */
+SHIM_EXPORT int shim_SSL_clear(SSL *ssl)
+{
+	int (*real)(SSL *) = SHIM_REAL(SSL_clear, SHIM_OPENSSL_VER);
+	struct shim_ssl *st;
+	int rc, saved;
+
+	if (real == NULL)
+		return 0;
+	rc = real(ssl);
+	if (rc != 1 || shim_busy || (st = state_get(ssl, false)) == NULL ||
+	    !esa_ssl_attached(ssl))
+		return rc;
+	saved = errno;
+	shim_busy++;
+	ERR_set_mark();
+	pending_take(NULL, ssl);
+	esa_ssl_reset(ssl);
+	if (!shim_conf()->observe && !st->skipped && SSL_get_session(ssl) != NULL)
+		real_set_session(ssl, NULL);
+	st->fd = -1;
+	st->port = 0;
+	st->settled = st->skipped = false;
+	ERR_pop_to_mark();
+	shim_busy--;
+	errno = saved;
+	return rc;
+}
+SHIM_SYMVER(shim_SSL_clear, "SSL_clear", SHIM_OPENSSL_VER);
+
+/* The program's replacement of X509_verify_cert, per SSL_CTX. */
+struct cert_cb {
+	int (*cb)(X509_STORE_CTX *, void *);
+	void *arg;
+};
+
+static pthread_once_t certcb_once = PTHREAD_ONCE_INIT;
+static int certcb_idx = -1;
+
+/* certcb_free - ex_data destructor of struct cert_cb */
+static void certcb_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+			long argl, void *argp)
+{
+	(void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
+	free(ptr);
+}
+
+/* certcb_index - the SSL_CTX ex_data index of struct cert_cb, once */
+static void certcb_index(void)
+{
+	certcb_idx = SSL_CTX_get_ex_new_index(0, "esashim certcb", NULL, NULL,
+					      certcb_free);
+}
+
+/* shim_cert_verify - installed in place of the program's cert_verify
+ * callback: a connection ESA decides runs X509_verify_cert, whose verify
+ * callback is ESA's (the program's chain decision is replaced, as its
+ * verify callback's is); others get the program's callback */
+static int shim_cert_verify(X509_STORE_CTX *x, void *arg)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(x,
+		SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct cert_cb *cc = ssl && certcb_idx >= 0 ?
+		SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), certcb_idx) : NULL;
+	bool esa;
+
+	(void)arg;
+	shim_busy++;
+	esa = ssl != NULL && esa_ssl_attached(ssl) && !shim_conf()->observe &&
+	      !skip_conn(ssl);
+	shim_busy--;
+	if (esa || cc == NULL || cc->cb == NULL)
+		return X509_verify_cert(x);
+	return cc->cb(x, cc->arg);
+}
+
+/* SSL_CTX_set_cert_verify_callback - a program that replaces
+ * X509_verify_cert would never reach ESA's verify callback (or would
+ * ignore its answer): the shim's callback stands in front of it */
+SHIM_EXPORT void shim_SSL_CTX_set_cert_verify_callback(SSL_CTX *ctx,
+	int (*cb)(X509_STORE_CTX *, void *), void *arg)
+{
+	void (*real)(SSL_CTX *, int (*)(X509_STORE_CTX *, void *), void *) =
+		SHIM_REAL(SSL_CTX_set_cert_verify_callback, SHIM_OPENSSL_VER);
+	struct cert_cb *cc;
+
+	if (real == NULL)
+		return;
+	if (shim_busy || ctx == NULL || cb == NULL || cb == shim_cert_verify)
+		return real(ctx, cb, arg);
+	pthread_once(&certcb_once, certcb_index);
+	cc = certcb_idx >= 0 ? SSL_CTX_get_ex_data(ctx, certcb_idx) : NULL;
+	if (cc == NULL && certcb_idx >= 0 && (cc = calloc(1, sizeof(*cc))) != NULL &&
+	    SSL_CTX_set_ex_data(ctx, certcb_idx, cc) != 1) {
+		free(cc);
+		cc = NULL;
+	}
+	if (cc == NULL)		/* no memory: ESA's check, the program's lost */
+		return real(ctx, shim_cert_verify, NULL);
+	cc->cb = cb;
+	cc->arg = arg;
+	real(ctx, shim_cert_verify, NULL);
+}
+SHIM_SYMVER(shim_SSL_CTX_set_cert_verify_callback,
+	    "SSL_CTX_set_cert_verify_callback", SHIM_OPENSSL_VER);

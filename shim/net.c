@@ -17,11 +17,16 @@
  * back to plain text is judged for the domain it delivers to - else the
  * default); the shim only gathers those facts.
  *
- * Cost for everyone else: a check of the first kilobyte of each write for
- * a line starting "MAIL FROM:"; the socket is looked at (getpeername) only
- * then.  The only state is two bits per descriptor, "TLS is up here" (set
- * when a handshake succeeds) and "a MAIL FROM was stopped here", both
- * cleared by connect() and close().
+ * Cost for everyone else: a check of each write for a line starting
+ * "MAIL FROM:" (the whole write: a pipelined burst may carry it after
+ * kilobytes of other commands; a command split over writes or iovecs is
+ * followed across them by the few octets of the verb that ended the last
+ * piece); the socket is looked at (getpeername) only then.  The state per
+ * descriptor: "TLS is up here" (set when a handshake succeeds), "a MAIL
+ * FROM was stopped here", both cleared by connect() and close() and bound
+ * to the socket's inode, so that a number dup2() or close_range() gives to
+ * another socket behind the shim's back does not inherit them; and those
+ * octets of a split verb.
  *
  * The same writes tell which socket a handshake runs over when the SSL has
  * no descriptor of its own: curl's BIO (shim_learn_socket), memory BIOs
@@ -37,50 +42,68 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include "shim.h"
 
-#define SCAN_MAX 1024		/* bytes of a write looked at */
+#define MF_LEN 10		/* "MAIL FROM:" */
 
-/* One bit per descriptor: "TLS is up here", "a MAIL FROM was stopped". */
-typedef _Atomic uint64_t fd_bits[SHIM_MAX_FDS / 64];
-static fd_bits tls_bits, stopped_bits;
+/* Per descriptor: the inode of the socket on which TLS is up / a MAIL FROM
+ * was stopped (0: none), and how many octets of "MAIL FROM:" ended the
+ * last write at the start of a line. */
+typedef _Atomic uint64_t fd_marks[SHIM_MAX_FDS];
+static fd_marks tls_marks, stopped_marks;
+static _Atomic unsigned char partial[SHIM_MAX_FDS];
 
-/* set_bit - mark or clear fd in bits */
-static void set_bit(fd_bits bits, int fd, bool on)
+/* sock_id - what tells fd's socket from the next one to get its number:
+ * its inode (a dup() shares it); 0 if fd is not open */
+static uint64_t sock_id(int fd)
 {
-	uint64_t bit;
+	struct stat sb;
 
-	if (fd < 0 || fd >= SHIM_MAX_FDS)
-		return;
-	bit = UINT64_C(1) << (fd % 64);
-	if (on)
-		atomic_fetch_or(&bits[fd / 64], bit);
-	else if (atomic_load(&bits[fd / 64]) & bit)
-		atomic_fetch_and(&bits[fd / 64], ~bit);
+	return fstat(fd, &sb) == 0 ? (uint64_t)sb.st_ino : 0;
 }
 
-/* has_bit - is fd marked in bits? */
-static bool has_bit(fd_bits bits, int fd)
+/* set_mark - mark fd's socket in marks, or clear fd */
+static void set_mark(fd_marks marks, int fd, bool on)
 {
 	if (fd < 0 || fd >= SHIM_MAX_FDS)
+		return;
+	if (on)
+		atomic_store(&marks[fd], sock_id(fd));
+	else if (atomic_load(&marks[fd]) != 0)
+		atomic_store(&marks[fd], 0);
+}
+
+/* has_mark - is the socket now on fd the one marked? (fstat only when
+ * fd's number was marked) */
+static bool has_mark(fd_marks marks, int fd)
+{
+	uint64_t id;
+
+	if (fd < 0 || fd >= SHIM_MAX_FDS || (id = atomic_load(&marks[fd])) == 0)
 		return false;
-	return (atomic_load(&bits[fd / 64]) >> (fd % 64)) & 1;
+	if (sock_id(fd) == id)
+		return true;
+	atomic_store(&marks[fd], 0);	/* another socket has the number */
+	return false;
 }
 
 /* forget - a new connection, or none, on fd */
 static void forget(int fd)
 {
-	set_bit(tls_bits, fd, false);
-	set_bit(stopped_bits, fd, false);
+	set_mark(tls_marks, fd, false);
+	set_mark(stopped_marks, fd, false);
+	if (fd >= 0 && fd < SHIM_MAX_FDS && atomic_load(&partial[fd]) != 0)
+		atomic_store(&partial[fd], 0);
 }
 
 /* shim_mark_tls - a TLS session is up on fd */
 void shim_mark_tls(int fd)
 {
-	set_bit(tls_bits, fd, true);
+	set_mark(tls_marks, fd, true);
 }
 
 /* shim_peer_of - peer address and port of a connected INET socket */
@@ -115,20 +138,57 @@ bool shim_peer_of(int fd, int *family, unsigned char addr[16], int *port)
 	return false;
 }
 
-/* has_mail_from - does a line of buf (first SCAN_MAX bytes) start with
- * "MAIL FROM:" (RFC 5321 4.1.1.2; verbs are case-insensitive)? */
-static bool has_mail_from(const char *buf, size_t len)
+/* scan - does a line of buf start with "MAIL FROM:" (RFC 5321 4.1.1.2;
+ * verbs are case-insensitive)?  The start of buf counts as the start of a
+ * line (a write that begins mid-line is looked at as if it did: at worst
+ * one refusal too many).  *carry, in and out: how many octets of the verb
+ * ended the stream's previous piece at the start of a line (a command
+ * split over writes or iovecs). */
+static bool scan(const char *buf, size_t len, unsigned char *carry)
 {
-	const char *p = buf, *end = buf + (len < SCAN_MAX ? len : SCAN_MAX);
+	const char *p = buf, *end = buf + len;
+	size_t k = *carry, n;
 
-	while (p != NULL && end - p >= 10) {
-		if ((p[0] == 'M' || p[0] == 'm') && esa_ascii_eq(p, 10, "MAIL FROM:", 10))
-			return true;
+	*carry = 0;
+	while (p != NULL && p < end) {
+		n = (size_t)(end - p) < MF_LEN - k ? (size_t)(end - p) : MF_LEN - k;
+		if (esa_ascii_eq(p, n, "MAIL FROM:" + k, n)) {
+			if (k + n == MF_LEN)
+				return true;
+			*carry = (unsigned char)(k + n);	/* the piece ends here */
+			return false;
+		}
+		k = 0;
 		p = memchr(p, '\n', (size_t)(end - p));
 		if (p != NULL)
 			p++;
 	}
 	return false;
+}
+
+/* scan_iov - the same over the first limit octets of an iovec array */
+static bool scan_iov(const struct iovec *iov, size_t n, size_t limit,
+		     unsigned char *carry)
+{
+	for (size_t i = 0; iov != NULL && i < n && limit > 0; i++) {
+		size_t k = iov[i].iov_len < limit ? iov[i].iov_len : limit;
+
+		if (k > 0 && iov[i].iov_base != NULL && scan(iov[i].iov_base, k, carry))
+			return true;
+		limit -= k;
+	}
+	return false;
+}
+
+/* carry_of, set_carry - fd's octets of a split verb */
+static unsigned char carry_of(int fd)
+{
+	return fd >= 0 && fd < SHIM_MAX_FDS ? atomic_load(&partial[fd]) : 0;
+}
+static void set_carry(int fd, unsigned char c)
+{
+	if (fd >= 0 && fd < SHIM_MAX_FDS && atomic_load(&partial[fd]) != c)
+		atomic_store(&partial[fd], c);
 }
 
 #define LEARNED_MAX 32	/* names resolved to the peer, weighed at most */
@@ -149,9 +209,9 @@ static void judge(const struct shim_conf *sc, int family,
 	free(p.learned);
 }
 
-/* refuse_plaintext - a clear-text MAIL FROM on an SMTP client socket:
- * log it; true when it must not be sent */
-static bool refuse_plaintext(int fd, const char *buf, size_t len)
+/* refuse_plaintext - a clear-text MAIL FROM on fd: when it is an SMTP
+ * client socket without TLS, log it; true when it must not be sent */
+static bool refuse_plaintext(int fd)
 {
 	const struct shim_conf *sc;
 	struct esa_plaintext pt;
@@ -161,8 +221,7 @@ static bool refuse_plaintext(int fd, const char *buf, size_t len)
 	socklen_t tlen = sizeof(type);
 	bool reject;
 
-	if (shim_busy || buf == NULL || !has_mail_from(buf, len) ||
-	    has_bit(tls_bits, fd))
+	if (shim_busy || has_mark(tls_marks, fd))
 		return false;
 	if (!shim_peer_of(fd, &family, addr, &port) ||
 	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0 ||
@@ -178,57 +237,89 @@ static bool refuse_plaintext(int fd, const char *buf, size_t len)
 	reject = pt.reject && !sc->observe;
 	if (reject) {	/* the session is over: nothing more is sent, and no
 			 * program waits for a reply */
-		set_bit(stopped_bits, fd, true);
+		set_mark(stopped_marks, fd, true);
 		shutdown(fd, SHUT_RDWR);
 	}
 	shim_busy--;
 	return reject;
 }
 
-/* gather - the first bytes of an iovec array, for the check */
-static size_t gather(const struct iovec *iov, size_t n, char *out, size_t cap)
-{
-	size_t used = 0, k;
-
-	for (size_t i = 0; iov != NULL && i < n && used < cap; i++) {
-		k = iov[i].iov_len < cap - used ? iov[i].iov_len : cap - used;
-		if (k > 0 && iov[i].iov_base != NULL)
-			memcpy(out + used, iov[i].iov_base, k);
-		used += k;
-	}
-	return used;
-}
-
 /* outgoing - every write: learn the handshake's socket, police MAIL FROM;
- * true when it must fail (EPERM, never EPIPE: no SIGPIPE for the program) */
-static bool outgoing(int fd, const char *buf, size_t len)
+ * true when it must fail (EPERM, never EPIPE: no SIGPIPE for the program).
+ * *carry: fd's split verb after the whole write (see sent) */
+static bool outgoing(int fd, const char *buf, size_t len, unsigned char *carry)
 {
 	int saved = errno;
 	bool refuse;
 
+	*carry = carry_of(fd);
 	if (shim_busy)
 		return false;
-	if (has_bit(stopped_bits, fd))
+	if (has_mark(stopped_marks, fd)) {
+		errno = saved;
 		return true;	/* the rest of a stopped session: not in clear either */
+	}
 	if (shim_handshake != NULL)
 		shim_learn_socket(shim_handshake, fd);
 	else
 		shim_match_hello(fd, (const unsigned char *)buf, len);
-	refuse = refuse_plaintext(fd, buf, len);
+	refuse = buf != NULL && scan(buf, len, carry) && refuse_plaintext(fd);
 	errno = saved;
 	return refuse;
 }
 
 /* outgoing_iov - the same for gathered writes */
-static bool outgoing_iov(int fd, const struct iovec *iov, size_t n)
+static bool outgoing_iov(int fd, const struct iovec *iov, size_t n,
+			 unsigned char *carry)
 {
-	char buf[SCAN_MAX];
+	int saved = errno;
+	bool refuse;
 
+	*carry = carry_of(fd);
 	if (shim_busy)
 		return false;
-	if (has_bit(stopped_bits, fd))
+	if (has_mark(stopped_marks, fd)) {
+		errno = saved;
 		return true;
-	return outgoing(fd, buf, gather(iov, n, buf, sizeof(buf)));
+	}
+	if (shim_handshake == NULL && n > 0 && iov != NULL)
+		shim_match_hello(fd, iov[0].iov_base, iov[0].iov_len);
+	else if (shim_handshake != NULL)
+		shim_learn_socket(shim_handshake, fd);
+	refuse = scan_iov(iov, n, SIZE_MAX, carry) && refuse_plaintext(fd);
+	errno = saved;
+	return refuse;
+}
+
+/* sent - the real write wrote rc of len octets: fd's split verb is what
+ * the whole write left (carry), or what the part written left */
+static ssize_t sent(int fd, ssize_t rc, size_t len, const char *buf,
+		    const struct iovec *iov, size_t n, unsigned char carry)
+{
+	int saved = errno;
+
+	if (shim_busy || rc < 0)
+		return rc;
+	if ((size_t)rc < len) {
+		carry = carry_of(fd);
+		if (buf != NULL)
+			scan(buf, (size_t)rc, &carry);
+		else
+			scan_iov(iov, n, (size_t)rc, &carry);
+	}
+	set_carry(fd, carry);
+	errno = saved;
+	return rc;
+}
+
+/* iov_len - the octets of an iovec array */
+static size_t iov_len(const struct iovec *iov, size_t n)
+{
+	size_t len = 0;
+
+	for (size_t i = 0; iov != NULL && i < n; i++)
+		len += iov[i].iov_len;
+	return len;
 }
 
 #ifdef SHIM_LIBC_VER
@@ -268,11 +359,13 @@ SHIM_EXPORT ssize_t shim_write(int fd, const void *buf, size_t len)
 
 	if (real == NULL)
 		NOT_FOUND(-1);
-	if (outgoing(fd, buf, len)) {
+	unsigned char c;
+
+	if (outgoing(fd, buf, len, &c)) {
 		errno = EPERM;
 		return -1;
 	}
-	return real(fd, buf, len);
+	return sent(fd, real(fd, buf, len), len, buf, NULL, 0, c);
 }
 SHIM_SYMVER(shim_write, "write", SHIM_LIBC_VER);
 
@@ -283,11 +376,13 @@ SHIM_EXPORT ssize_t shim_send(int fd, const void *buf, size_t len, int flags)
 
 	if (real == NULL)
 		NOT_FOUND(-1);
-	if (outgoing(fd, buf, len)) {
+	unsigned char c;
+
+	if (outgoing(fd, buf, len, &c)) {
 		errno = EPERM;
 		return -1;
 	}
-	return real(fd, buf, len, flags);
+	return sent(fd, real(fd, buf, len, flags), len, buf, NULL, 0, c);
 }
 SHIM_SYMVER(shim_send, "send", SHIM_LIBC_VER);
 
@@ -300,13 +395,15 @@ SHIM_EXPORT ssize_t shim_sendto(int fd, const void *buf, size_t len, int flags,
 
 	if (real == NULL)
 		NOT_FOUND(-1);
+	unsigned char c;
+
 	if (flags & MSG_FASTOPEN)
 		forget(fd);
-	if (outgoing(fd, buf, len)) {
+	if (outgoing(fd, buf, len, &c)) {
 		errno = EPERM;
 		return -1;
 	}
-	return real(fd, buf, len, flags, sa, salen);
+	return sent(fd, real(fd, buf, len, flags, sa, salen), len, buf, NULL, 0, c);
 }
 SHIM_SYMVER(shim_sendto, "sendto", SHIM_LIBC_VER);
 
@@ -317,11 +414,16 @@ SHIM_EXPORT ssize_t shim_writev(int fd, const struct iovec *iov, int n)
 
 	if (real == NULL)
 		NOT_FOUND(-1);
-	if (n > 0 && outgoing_iov(fd, iov, (size_t)n)) {
+	unsigned char c = 0;
+
+	if (n > 0 && outgoing_iov(fd, iov, (size_t)n, &c)) {
 		errno = EPERM;
 		return -1;
 	}
-	return real(fd, iov, n);
+	if (n <= 0)
+		return real(fd, iov, n);
+	return sent(fd, real(fd, iov, n), iov_len(iov, (size_t)n), NULL, iov,
+		    (size_t)n, c);
 }
 SHIM_SYMVER(shim_writev, "writev", SHIM_LIBC_VER);
 
@@ -332,13 +434,18 @@ SHIM_EXPORT ssize_t shim_sendmsg(int fd, const struct msghdr *msg, int flags)
 
 	if (real == NULL)
 		NOT_FOUND(-1);
+	unsigned char c = 0;
+
 	if (msg != NULL && (flags & MSG_FASTOPEN))
 		forget(fd);
-	if (msg != NULL && outgoing_iov(fd, msg->msg_iov, msg->msg_iovlen)) {
+	if (msg != NULL && outgoing_iov(fd, msg->msg_iov, msg->msg_iovlen, &c)) {
 		errno = EPERM;
 		return -1;
 	}
-	return real(fd, msg, flags);
+	if (msg == NULL)
+		return real(fd, msg, flags);
+	return sent(fd, real(fd, msg, flags), iov_len(msg->msg_iov, msg->msg_iovlen),
+		    NULL, msg->msg_iov, msg->msg_iovlen, c);
 }
 SHIM_SYMVER(shim_sendmsg, "sendmsg", SHIM_LIBC_VER);
 
