@@ -22,7 +22,7 @@
 #                       separated, passed to bench_shim as --variant
 
 BENCH_B       := $(B)/bench
-BENCH_SUPPORT := bench/bench.c tests/pki.c tests/tls_server.c tests/unbound.c
+BENCH_SUPPORT := bench/bench.c bench/smtp_server.c tests/pki.c tests/tls_server.c tests/unbound.c
 BENCH_HDRS    := bench/bench.h tests/pki.h tests/tls_server.h tests/unbound.h
 BENCH_PROGS   := $(BENCH_B)/bench_handshake $(BENCH_B)/bench_shim \
 		 $(BENCH_B)/bench_decide $(BENCH_B)/bench_dns $(BENCH_B)/hsloop
