@@ -48,6 +48,7 @@
  * valgrind --tool=callgrind with N1 and with N2 handshakes; the difference
  * of the two instruction totals over N2-N1 is the client's instructions
  * per handshake, shim included and start-up excluded.
+ * --only NAME,...: just these variants beside stock (experiments, perf).
  * Every log must hold one line per handshake, each "decision":"accept".
  */
 #include <errno.h>
@@ -475,6 +476,27 @@ static int run_key(const char *key, struct test_leaf *leaf)
 	return rc;
 }
 
+/* keep_only - "--only NAME,NAME...": only these variants (stock stays
+ * first: the ratios are against it); -1 if one is unknown */
+static int keep_only(const char *names)
+{
+	char list[512];
+	int kept = 1;
+
+	snprintf(list, sizeof list, ",%s,", names);
+	for (int v = 1; v < nvar; v++) {
+		char key[80];
+
+		snprintf(key, sizeof key, ",%s,", all_variants[v].name);
+		if (strstr(list, key) != NULL)
+			all_variants[kept++] = all_variants[v];
+	}
+	if (kept == 1 && strstr(list, ",stock,") == NULL)
+		return -1;
+	nvar = kept;
+	return 0;
+}
+
 /* parse - command line */
 static int parse(int argc, char **argv)
 {
@@ -485,8 +507,10 @@ static int parse(int argc, char **argv)
 		{ "variant", 1, NULL, 'V' },
 		{ "callgrind", 1, NULL, 'c' },
 		{ "smtp", 0, NULL, 'S' }, { "smtp-callgrind", 0, NULL, 'G' },
+		{ "only", 1, NULL, 'O' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *only = NULL;
 	int ch;
 
 	o = (struct opts){ .rounds = 9, .count = 150, .memory = 10000,
@@ -509,6 +533,8 @@ static int parse(int argc, char **argv)
 			o.smtp = true;
 		else if (ch == 'G')
 			o.smtp_cg = true;
+		else if (ch == 'O')
+			only = optarg;
 		else if (ch == 'V') {
 			if (add_variant(optarg) < 0)
 				return -1;
@@ -517,6 +543,8 @@ static int parse(int argc, char **argv)
 			 sscanf(optarg, "%d,%d", &o.cg1, &o.cg2) != 2)
 			return -1;
 	}
+	if (only != NULL && keep_only(only) < 0)
+		return -1;
 	return o.hsloop && o.shim && o.count >= 2 &&
 	       (o.memory == 0 || o.memory >= 1000) ? 0 : -1;
 }
