@@ -275,7 +275,7 @@ static int run_hsloop(int var, int port, int n, const char *samples,
 static int throughput(const char *key, int port, double *us_hs)
 {
 	double us[MAXVAR][o.rounds], first[MAXVAR][o.rounds], ratio[o.rounds];
-	double cpu[MAXVAR][o.rounds], cratio[o.rounds];
+	double cpu[MAXVAR][o.rounds], cratio[o.rounds], added[o.rounds];
 	size_t nr = (size_t)o.rounds;
 	int count[MAXVAR];
 	struct run r;
@@ -304,6 +304,7 @@ static int throughput(const char *key, int port, double *us_hs)
 		for (int i = 0; i < o.rounds; i++) {
 			ratio[i] = us[0][i] / us[v][i];
 			cratio[i] = cpu[0][i] / cpu[v][i];
+			added[i] = cpu[v][i] - cpu[0][i];
 		}
 		us_hs[v] = bench_median(us[v], nr);
 		bench_result("section=shim key=%s variant=%s rounds=%d "
@@ -311,14 +312,18 @@ static int throughput(const char *key, int port, double *us_hs)
 			     "first_us_median=%.1f ratio_median=%.4f "
 			     "ratio_q25=%.4f ratio_q75=%.4f cpu_us_median=%.1f "
 			     "cpu_ratio_median=%.4f cpu_ratio_q25=%.4f "
-			     "cpu_ratio_q75=%.4f", key, all_variants[v].name,
+			     "cpu_ratio_q75=%.4f cpu_added_us_median=%.1f "
+			     "cpu_added_us_q25=%.1f cpu_added_us_q75=%.1f", key,
+			     all_variants[v].name,
 			     o.rounds, count[v], us_hs[v],
 			     bench_median(first[v], nr), bench_median(ratio, nr),
 			     bench_quantile(ratio, nr, 0.25),
 			     bench_quantile(ratio, nr, 0.75),
 			     bench_median(cpu[v], nr), bench_median(cratio, nr),
 			     bench_quantile(cratio, nr, 0.25),
-			     bench_quantile(cratio, nr, 0.75));
+			     bench_quantile(cratio, nr, 0.75),
+			     bench_median(added, nr), bench_quantile(added, nr, 0.25),
+			     bench_quantile(added, nr, 0.75));
 	}
 	return 0;
 }
