@@ -7,8 +7,10 @@
 #                       summary on stdout and in build/bench/summary.md,
 #                       every raw figure in build/bench/results.txt
 #   make bench-build    the programs only
-#   BENCH_QUICK=1       fewer rounds and handshakes (try the harness; the
-#                       figures are noisier)
+#   BENCH_QUICK=1       fewer rounds and handshakes, no instructions per
+#                       delivery (try the harness; the figures are noisier)
+#   (section 2 also runs a whole SMTP delivery per connection, issue 16:
+#   hsloop --smtp against bench/smtp_server.c)
 #   BENCH_BASE=REV      also measure the tree at git revision REV, side by
 #                       side in the same run: bench/build-base.sh exports it
 #                       under build/bench/base/SHA/ (once; reused after),
