@@ -12,8 +12,9 @@
  * decision; the default under esa); "failures" the full line of the
  * connections that fail (esa) or would (observe: ESA would reject, or the
  * program's own verification failed), and of plain-text MAIL FROMs that
- * ESA refuses, nothing for the others.  Configuration errors are logged
- * at every level.
+ * ESA refuses, nothing for the others.  Under summary and failures only
+ * the setting's own algorithm is run (esashim.c), so the other one is
+ * null in their lines.  Configuration errors are logged at every level.
  *
  * Never stdout: it may carry the program's own protocol.  Nor stderr when
  * descriptor 2 has become a network socket (a daemon that closed it and
