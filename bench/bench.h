@@ -72,6 +72,16 @@ long bench_rss_kb(void);
 /* Peak resident set size so far, in KiB (getrusage). */
 long bench_maxrss_kb(void);
 
+/* An SMTP server with STARTTLS on 127.0.0.1 (smtp_server.c): one
+ * delivery per connection, connections served one at a time, presenting
+ * leaf.  NULL on error. */
+struct smtp_server;
+struct smtp_server *smtp_server_start(const struct test_leaf *leaf);
+int smtp_server_port(const struct smtp_server *s);
+/* Stop and free it; the messages it accepted and the connections whose
+ * handshake failed (either pointer may be NULL). */
+void smtp_server_stop(struct smtp_server *s, int *messages, int *tls_failed);
+
 /* One "RESULT section=... key=value ..." line on stdout, flushed. */
 void bench_result(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));

@@ -6,8 +6,12 @@
  * an in-process TLS server presenting SPEC 7's certificate on 127.0.0.1,
  * in these variants:
  *   stock     no preload
- *   enforce   LD_PRELOAD=esashim.so ESA_ENFORCE=esa
- *   observe   LD_PRELOAD=esashim.so ESA_ENFORCE=observe
+ *   enforce   LD_PRELOAD=esashim.so ESA_ENFORCE=esa (the full A/B line)
+ *   observe   LD_PRELOAD=esashim.so ESA_ENFORCE=observe (the same)
+ *   summary   enforce with ESA_LOG_LEVEL=summary (one short line, only
+ *             the setting's algorithm: the default under esa)
+ *   failures  enforce with ESA_LOG_LEVEL=failures (no line for these
+ *             accepted connections: the verification alone)
  * and any added with --variant NAME=VAR=VALUE,...: the shim with the
  * settings below and these on top (LD_PRELOAD=another build's shim for a
  * before/after comparison, ESA_PORTS=1,nolog for the cost of the preload
@@ -17,7 +21,8 @@
  * 127.0.0.1; the shim also computes Hosted for its log, so PTR, A and MX
  * are asked once per process and then come from the cache),
  * ESA_NAMESERVER a private unbound on loopback, ESA_LOG a file in the
- * run's temporary directory, and ESA_CAFILE the system bundle plus the
+ * run's temporary directory, ESA_LOG_LEVEL=ab (the variants above change
+ * it), and ESA_CAFILE the system bundle plus the
  * test roots (the client loads the same bundle), so that whatever store
  * the shim builds costs what the system store costs.
  *
@@ -29,7 +34,13 @@
  * process), which a busy machine disturbs less.  A variant much slower
  * than stock runs fewer handshakes per process (at least 20) so that every
  * run takes about as long.
- * Section 5 (--memory N, ECDSA server only): one long run per variant,
+ * Section 2b (--smtp, ECDSA only): the same rounds, with hsloop --smtp
+ * against an SMTP server with STARTTLS (smtp_server.c): each connection a
+ * whole delivery (banner, EHLO, STARTTLS, handshake, EHLO, MAIL, RCPT,
+ * DATA of 10 KB, QUIT), the server's port given as ESA_PORTS, so the
+ * shim watches its plain text as it watches port 25; every message must
+ * arrive.  With --smtp-callgrind too, instructions per delivery as below.
+ * Section 5 (--memory N, ECDSA server only; not for summary and failures): one long run per variant,
  * RSS and malloc's bytes in use after handshakes 1, 1000 and N, and the
  * peak RSS; a variant that would take more than about 20 s runs 2000
  * handshakes instead (said in the result line).
@@ -37,6 +48,7 @@
  * valgrind --tool=callgrind with N1 and with N2 handshakes; the difference
  * of the two instruction totals over N2-N1 is the client's instructions
  * per handshake, shim included and start-up excluded.
+ * --only NAME,...: just these variants beside stock (experiments, perf).
  * Every log must hold one line per handshake, each "decision":"accept".
  */
 #include <errno.h>
@@ -64,7 +76,7 @@ struct run {
 
 struct opts {
 	int rounds, count, memory, cg1, cg2;
-	bool ec, rsa;
+	bool ec, rsa, smtp, smtp_cg;
 	const char *hsloop, *shim;
 };
 
@@ -75,23 +87,27 @@ struct variant {
 	const char *name;
 	bool shim;
 	bool nolog;		/* no log lines expected (ESA_PORTS, ...) */
+	bool nomem;		/* left out of section 5 */
 	const char *env[MAXENV];	/* "NAME=VALUE" */
 };
 
 static struct variant all_variants[MAXVAR] = {
-	{ "stock", false, false, { NULL } },
-	{ "enforce", true, false, { "ESA_ENFORCE=esa" } },
-	{ "observe", true, false, { "ESA_ENFORCE=observe" } },
+	{ "stock", false, false, false, { NULL } },
+	{ "enforce", true, false, false, { "ESA_ENFORCE=esa" } },
+	{ "observe", true, false, false, { "ESA_ENFORCE=observe" } },
+	{ "summary", true, false, true, { "ESA_LOG_LEVEL=summary" } },
+	{ "failures", true, true, true, { "ESA_LOG_LEVEL=failures" } },
 };
-static int nvar = 3;
+static int nvar = 5;
 static struct bench_pki pki;
 static struct test_unbound ub;
 static struct opts o;
+static int smtp_port;	/* set: hsloop --smtp against this port (2b) */
 
 /* child_env - the environment of one variant (in the child) */
 static void child_env(const struct variant *v, const char *log)
 {
-	char ns[64];
+	char ns[64], ports[16];
 
 	unsetenv("LD_PRELOAD");
 	if (!v->shim)
@@ -103,7 +119,12 @@ static void child_env(const struct variant *v, const char *log)
 	setenv("ESA_RECIPIENT_DOMAIN", "example.com", 1);
 	setenv("ESA_NAMESERVER", ns, 1);
 	setenv("ESA_LOG", log, 1);
+	setenv("ESA_LOG_LEVEL", "ab", 1);
 	setenv("ESA_CAFILE", pki.bundle, 1);
+	if (smtp_port > 0) {	/* its plain text watched, as port 25's is */
+		snprintf(ports, sizeof ports, "%d", smtp_port);
+		setenv("ESA_PORTS", ports, 1);
+	}
 	for (int i = 0; i < MAXENV && v->env[i] != NULL; i++)
 		putenv((char *)v->env[i]);	/* the child execs next */
 }
@@ -165,6 +186,7 @@ static int count_accepts(const char *log, int *lines)
 }
 
 static const char *cg_out;	/* set: run hsloop under callgrind into it */
+static int hsloop_runs, hsloop_handshakes;	/* made by run_hsloop */
 
 /* run_hsloop - one child process of one variant; 0 or -1 */
 static int run_hsloop(int var, int port, int n, const char *samples,
@@ -197,12 +219,14 @@ static int run_hsloop(int var, int port, int n, const char *samples,
 			      "--tool=callgrind", outarg, o.hsloop, "--port",
 			      pbuf, "--host", BENCH_STOCK_HOST, "--cafile",
 			      pki.bundle, "--count", nbuf, "--sample", sbuf,
+			      smtp_port > 0 ? "--smtp" : (char *)NULL,
 			      (char *)NULL);
 			_exit(127);
 		}
 		execl(o.hsloop, "hsloop", "--port", pbuf, "--host",
 		      BENCH_STOCK_HOST, "--cafile", pki.bundle, "--count", nbuf,
-		      "--sample", sbuf, (char *)NULL);
+		      "--sample", sbuf, smtp_port > 0 ? "--smtp" : (char *)NULL,
+		      (char *)NULL);
 		_exit(127);
 	}
 	close(pfd[1]);
@@ -234,6 +258,8 @@ static int run_hsloop(int var, int port, int n, const char *samples,
 	snprintf(sbuf, sizeof sbuf, "heap_kb@%d", n);
 	r->heapn = (long)field(line, sbuf);
 	acc = count_accepts(log, &lines);
+	hsloop_runs++;
+	hsloop_handshakes += r->n > 0 ? r->n : 0;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || r->n != n ||
 	    r->failures != 0 || (v->shim && !v->nolog && (lines != n || acc != n))) {
 		bench_note("%s: hsloop failed (status %d, %d failures, %d log "
@@ -249,7 +275,7 @@ static int run_hsloop(int var, int port, int n, const char *samples,
 static int throughput(const char *key, int port, double *us_hs)
 {
 	double us[MAXVAR][o.rounds], first[MAXVAR][o.rounds], ratio[o.rounds];
-	double cpu[MAXVAR][o.rounds], cratio[o.rounds];
+	double cpu[MAXVAR][o.rounds], cratio[o.rounds], added[o.rounds];
 	size_t nr = (size_t)o.rounds;
 	int count[MAXVAR];
 	struct run r;
@@ -278,6 +304,7 @@ static int throughput(const char *key, int port, double *us_hs)
 		for (int i = 0; i < o.rounds; i++) {
 			ratio[i] = us[0][i] / us[v][i];
 			cratio[i] = cpu[0][i] / cpu[v][i];
+			added[i] = cpu[v][i] - cpu[0][i];
 		}
 		us_hs[v] = bench_median(us[v], nr);
 		bench_result("section=shim key=%s variant=%s rounds=%d "
@@ -285,14 +312,18 @@ static int throughput(const char *key, int port, double *us_hs)
 			     "first_us_median=%.1f ratio_median=%.4f "
 			     "ratio_q25=%.4f ratio_q75=%.4f cpu_us_median=%.1f "
 			     "cpu_ratio_median=%.4f cpu_ratio_q25=%.4f "
-			     "cpu_ratio_q75=%.4f", key, all_variants[v].name,
+			     "cpu_ratio_q75=%.4f cpu_added_us_median=%.1f "
+			     "cpu_added_us_q25=%.1f cpu_added_us_q75=%.1f", key,
+			     all_variants[v].name,
 			     o.rounds, count[v], us_hs[v],
 			     bench_median(first[v], nr), bench_median(ratio, nr),
 			     bench_quantile(ratio, nr, 0.25),
 			     bench_quantile(ratio, nr, 0.75),
 			     bench_median(cpu[v], nr), bench_median(cratio, nr),
 			     bench_quantile(cratio, nr, 0.25),
-			     bench_quantile(cratio, nr, 0.75));
+			     bench_quantile(cratio, nr, 0.75),
+			     bench_median(added, nr), bench_quantile(added, nr, 0.25),
+			     bench_quantile(added, nr, 0.75));
 	}
 	return 0;
 }
@@ -306,6 +337,8 @@ static int memory(const char *key, int port, const double *us_hs)
 	for (int v = 0; v < nvar; v++) {
 		int n = o.memory;
 
+		if (all_variants[v].nomem)
+			continue;
 		if (us_hs[v] > 0 && us_hs[v] * n > MEMORY_BUDGET_US)
 			n = 2000;	/* too slow for the full run */
 		snprintf(samples, sizeof samples, "1,1000,%d", n);
@@ -395,6 +428,35 @@ fail:
 	return -1;
 }
 
+/* deliveries - section 2b: the rounds of section 2 with a delivery per
+ * connection against the SMTP server (ECDSA), then, with --callgrind,
+ * instructions per delivery; every message must have arrived */
+static int deliveries(struct test_leaf *leaf)
+{
+	struct smtp_server *srv = smtp_server_start(leaf);
+	double us_hs[MAXVAR] = { 0 };
+	int rc, messages = 0, tls_failed = 0, expected;
+
+	if (srv == NULL) {
+		bench_note("cannot start the SMTP server");
+		return -1;
+	}
+	smtp_port = smtp_server_port(srv);
+	hsloop_runs = hsloop_handshakes = 0;
+	rc = throughput("smtp-ec", smtp_port, us_hs);
+	if (rc == 0 && o.cg2 > o.cg1 && o.smtp_cg)
+		rc = instructions("smtp-ec", smtp_port);
+	expected = hsloop_handshakes;
+	smtp_port = 0;
+	smtp_server_stop(srv, &messages, &tls_failed);
+	if (rc == 0 && (messages != expected || tls_failed != 0)) {
+		bench_note("smtp: %d messages arrived of %d, %d failed "
+			   "handshakes", messages, expected, tls_failed);
+		rc = -1;
+	}
+	return rc;
+}
+
 /* run_key - one server, then both sections */
 static int run_key(const char *key, struct test_leaf *leaf)
 {
@@ -409,12 +471,35 @@ static int run_key(const char *key, struct test_leaf *leaf)
 	double us_hs[MAXVAR] = { 0 };
 
 	rc = o.rounds > 0 ? throughput(key, test_server_port(srv), us_hs) : 0;
+	if (rc == 0 && o.rounds > 0 && o.smtp && strcmp(key, "ec") == 0)
+		rc = deliveries(leaf);
 	if (rc == 0 && o.memory > 0 && strcmp(key, "ec") == 0)
 		rc = memory(key, test_server_port(srv), us_hs);
 	if (rc == 0 && o.cg2 > o.cg1 && strcmp(key, "ec") == 0)
 		rc = instructions(key, test_server_port(srv));
 	test_server_stop(srv, NULL);
 	return rc;
+}
+
+/* keep_only - "--only NAME,NAME...": only these variants (stock stays
+ * first: the ratios are against it); -1 if one is unknown */
+static int keep_only(const char *names)
+{
+	char list[512];
+	int kept = 1;
+
+	snprintf(list, sizeof list, ",%s,", names);
+	for (int v = 1; v < nvar; v++) {
+		char key[80];
+
+		snprintf(key, sizeof key, ",%s,", all_variants[v].name);
+		if (strstr(list, key) != NULL)
+			all_variants[kept++] = all_variants[v];
+	}
+	if (kept == 1 && strstr(list, ",stock,") == NULL)
+		return -1;
+	nvar = kept;
+	return 0;
 }
 
 /* parse - command line */
@@ -426,8 +511,11 @@ static int parse(int argc, char **argv)
 		{ "hsloop", 1, NULL, 'l' }, { "shim", 1, NULL, 's' },
 		{ "variant", 1, NULL, 'V' },
 		{ "callgrind", 1, NULL, 'c' },
+		{ "smtp", 0, NULL, 'S' }, { "smtp-callgrind", 0, NULL, 'G' },
+		{ "only", 1, NULL, 'O' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *only = NULL;
 	int ch;
 
 	o = (struct opts){ .rounds = 9, .count = 150, .memory = 10000,
@@ -446,6 +534,12 @@ static int parse(int argc, char **argv)
 			o.hsloop = optarg;
 		else if (ch == 's')
 			o.shim = optarg;
+		else if (ch == 'S')
+			o.smtp = true;
+		else if (ch == 'G')
+			o.smtp_cg = true;
+		else if (ch == 'O')
+			only = optarg;
 		else if (ch == 'V') {
 			if (add_variant(optarg) < 0)
 				return -1;
@@ -454,6 +548,8 @@ static int parse(int argc, char **argv)
 			 sscanf(optarg, "%d,%d", &o.cg1, &o.cg2) != 2)
 			return -1;
 	}
+	if (only != NULL && keep_only(only) < 0)
+		return -1;
 	return o.hsloop && o.shim && o.count >= 2 &&
 	       (o.memory == 0 || o.memory >= 1000) ? 0 : -1;
 }
@@ -466,7 +562,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s --hsloop PATH --shim ABSPATH "
 			"[--variant NAME=VAR=VALUE,...] [--rounds R] [--count N] "
 			"[--memory N>=1000|0] [--keys ec,rsa] "
-			"[--callgrind N1,N2]\n", argv[0]);
+			"[--callgrind N1,N2] [--smtp [--smtp-callgrind]]\n", argv[0]);
 		return 2;
 	}
 	if (o.shim[0] != '/' || access(o.shim, R_OK) != 0) {

@@ -8,9 +8,11 @@
 #                 cold DNS cache, ECDSA and RSA, interleaved; then the same
 #                 under callgrind for client instructions per handshake
 #   2 shim        bench_shim: bench/hsloop with and without esashim.so
-#                 (enforce, observe; the base's shim as enforce@base and
+#                 (enforce, observe: the full A/B line; summary, failures:
+#                 the other log levels; the base's shim as enforce@base and
 #                 observe@base; any $BENCH_SHIM_VARIANTS), timed and under
-#                 callgrind
+#                 callgrind; then (key smtp-ec, issue 16) the same with a
+#                 whole SMTP delivery per connection
 #   3 decide      bench_decide: one identity decision vs X509_check_host,
 #                 CPU time and callgrind instructions, for the current tree
 #                 and (build=base) the base
@@ -164,9 +166,10 @@ for v in ${extra[@]+"${extra[@]}"}; do
 done
 [ -n "$have_valgrind" ] && shim_args+=(--callgrind 2,12)
 if [ -n "$quick" ]; then
-	shim_args+=(--rounds 3 --count 60 --memory 2000)
+	shim_args+=(--rounds 3 --count 60 --memory 2000 --smtp)
 else
-	shim_args+=(--rounds 9 --count 150 --memory 10000)
+	shim_args+=(--rounds 9 --count 150 --memory 10000 --smtp)
+	[ -n "$have_valgrind" ] && shim_args+=(--smtp-callgrind)
 fi
 record shim "$out/bench_shim" "${shim_args[@]}"
 

@@ -8,7 +8,8 @@
  * algorithm appended as it went - never from a second walk.
  *
  * Contracts:
- *  - esa_result_new returns a zeroed record (both verdicts "not computed",
+ *  - esa_result_new returns an empty record (every member zero, every
+ *    text buffer an empty string; both verdicts "not computed",
  *    no match, chain "not checked", TLS setting 5) or NULL; esa_result_free
  *    frees the presented identifiers, every verdict's tries and the DNS log,
  *    then the record; NULL is allowed.
@@ -22,20 +23,52 @@
  *    caller frees it), 0; or -1 with *json NULL.
  */
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 #include <openssl/x509_vfy.h>
 
 #include "result_impl.h"
 
+/* The record's text buffers, which esa_result_new leaves as empty strings
+ * without zeroing them: they are 3.3 KB of the record's 3.6 KB, zeroed
+ * once per decision for nothing (only the text up to the NUL is read).
+ * Everything else, a member added later included, is zeroed. */
+#define TEXT(m) { offsetof(struct esa_result, m), \
+		  sizeof(((struct esa_result *)0)->m) }
+static const struct { size_t at, size; } texts[] = {	/* in order */
+	TEXT(recipient), TEXT(via), TEXT(chain.text),
+	TEXT(verdict[0].reference), TEXT(verdict[0].reason),
+	TEXT(verdict[1].reference), TEXT(verdict[1].reason),
+	TEXT(error), TEXT(stock_host),
+};
+#define AFTER(a, b) _Static_assert(offsetof(struct esa_result, a) < \
+	offsetof(struct esa_result, b), "texts[] out of order: " #b)
+AFTER(recipient, via);
+AFTER(via, chain.text);
+AFTER(chain.text, verdict[0].reference);
+AFTER(verdict[0].reference, verdict[0].reason);
+AFTER(verdict[0].reason, verdict[1].reference);
+AFTER(verdict[1].reference, verdict[1].reason);
+AFTER(verdict[1].reason, error);
+AFTER(error, stock_host);
+
 /* esa_result_new - an empty record */
 struct esa_result *esa_result_new(void)
 {
-	struct esa_result *res = calloc(1, sizeof(*res));
+	struct esa_result *res = malloc(sizeof(*res));
+	unsigned char *b = (unsigned char *)res;
+	size_t at = 0;
 	int m;
 
 	if (res == NULL)
 		return NULL;
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		memset(b + at, 0, texts[i].at - at);	/* the members before */
+		b[texts[i].at] = '\0';
+		at = texts[i].at + texts[i].size;
+	}
+	memset(b + at, 0, sizeof(*res) - at);
 	res->tls = ESA_TLS_REQUIRED_VERIFY;
 	res->chain.depth = -1;
 	res->chain.auth_level = -1;

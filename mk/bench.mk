@@ -7,8 +7,10 @@
 #                       summary on stdout and in build/bench/summary.md,
 #                       every raw figure in build/bench/results.txt
 #   make bench-build    the programs only
-#   BENCH_QUICK=1       fewer rounds and handshakes (try the harness; the
-#                       figures are noisier)
+#   BENCH_QUICK=1       fewer rounds and handshakes, no instructions per
+#                       delivery (try the harness; the figures are noisier)
+#   (section 2 also runs a whole SMTP delivery per connection, issue 16:
+#   hsloop --smtp against bench/smtp_server.c)
 #   BENCH_BASE=REV      also measure the tree at git revision REV, side by
 #                       side in the same run: bench/build-base.sh exports it
 #                       under build/bench/base/SHA/ (once; reused after),
@@ -22,7 +24,7 @@
 #                       separated, passed to bench_shim as --variant
 
 BENCH_B       := $(B)/bench
-BENCH_SUPPORT := bench/bench.c tests/pki.c tests/tls_server.c tests/unbound.c
+BENCH_SUPPORT := bench/bench.c bench/smtp_server.c tests/pki.c tests/tls_server.c tests/unbound.c
 BENCH_HDRS    := bench/bench.h tests/pki.h tests/tls_server.h tests/unbound.h
 BENCH_PROGS   := $(BENCH_B)/bench_handshake $(BENCH_B)/bench_shim \
 		 $(BENCH_B)/bench_decide $(BENCH_B)/bench_dns $(BENCH_B)/hsloop

@@ -225,7 +225,7 @@ heading "user@example.com under the shim, setting by setting" \
 swaks_base=(swaks --to user@example.com --from demo@client.lab.example.net
 	--helo client.lab.example.net --timeout 5)
 shim_env=(env LD_PRELOAD="$root/build/esashim.so" ESA_CAFILE="$ESALAB_CA"
-	ESA_RECIPIENT_DOMAIN=example.com)
+	ESA_RECIPIENT_DOMAIN=example.com ESA_LOG_LEVEL=ab)
 
 # mailbox_count - messages the two example.com servers hold
 mailbox_count() {
@@ -411,7 +411,8 @@ if [[ -x /usr/lib/postfix/sbin/master && -x /usr/sbin/postfix ]]; then
 		done
 		lab postfix stop
 		lab postfix start --shim "$root/build/esashim.so" --env ESA_TLS="$tls" \
-			--env ESA_LOG="$(pf_log "$label")" --env ESA_CAFILE="$ESALAB_CA" \
+			--env ESA_LOG="$(pf_log "$label")" --env ESA_LOG_LEVEL=ab \
+			--env ESA_CAFILE="$ESALAB_CA" \
 			--env ESA_NAMESERVER=127.0.0.1 "${envs[@]}" >/dev/null
 	}
 	pf_dir=$(lab postfix dir)

@@ -3,7 +3,8 @@
  *
  * SPEC 8.3: ESA_TLS, ESA_RECIPIENT_DOMAIN, ESA_ROUTES, ESA_CONFIG,
  * ESA_ENFORCE, ESA_LOG, ESA_NAMESERVER, ESA_DNS_FILE, ESA_CAFILE,
- * ESA_CAPATH, ESA_CRL, ESA_PORTS; and ESA_STRICT, ESA_PARTIAL_CHAIN, the
+ * ESA_CAPATH, ESA_CRL, ESA_PORTS; ESA_LOG_LEVEL (how much a handshake
+ * logs); and ESA_STRICT, ESA_PARTIAL_CHAIN, the
  * opt-in profiles of stage I beyond a stock client's.  Read on first use (the first SSL_CTX,
  * client handshake or plain-text MAIL FROM), not in a constructor, so
  * programs that never use TLS pay nothing and hear nothing; only their
@@ -62,7 +63,7 @@ static const char *const env_names[] = {
 	"ESA_TLS", "ESA_RECIPIENT_DOMAIN", "ESA_ROUTES", "ESA_CONFIG",
 	"ESA_ENFORCE", "ESA_LOG", "ESA_NAMESERVER", "ESA_DNS_FILE",
 	"ESA_CAFILE", "ESA_CAPATH", "ESA_CRL", "ESA_PORTS",
-	"ESA_STRICT", "ESA_PARTIAL_CHAIN",
+	"ESA_STRICT", "ESA_PARTIAL_CHAIN", "ESA_LOG_LEVEL",
 };
 #define ENV_N (sizeof(env_names) / sizeof(env_names[0]))
 static char *env_copy[ENV_N];
@@ -148,6 +149,24 @@ static void read_log(const char *v)
 	}
 	close(fd);
 	conf.log = SHIM_LOG_FILE;
+}
+
+/* read_level - ESA_LOG_LEVEL (after ESA_ENFORCE): ab, summary or failures;
+ * unset: ab under observe (the A/B picture is what observing is for),
+ * summary under esa (production: one short line per connection) */
+static void read_level(const char *v)
+{
+	conf.level = conf.observe ? SHIM_LEVEL_AB : SHIM_LEVEL_SUMMARY;
+	if (v == NULL)
+		return;
+	if (esa_ascii_streq(v, "ab"))
+		conf.level = SHIM_LEVEL_AB;
+	else if (esa_ascii_streq(v, "summary"))
+		conf.level = SHIM_LEVEL_SUMMARY;
+	else if (esa_ascii_streq(v, "failures"))
+		conf.level = SHIM_LEVEL_FAILURES;
+	else
+		fail("ESA_LOG_LEVEL", "expected 'ab', 'summary' or 'failures'");
 }
 
 /* read_dns - ESA_NAMESERVER, ESA_DNS_FILE; the resolver is made now */
@@ -276,6 +295,7 @@ static void read_conf(void)
 		conf.observe = true;
 	else
 		fail("ESA_ENFORCE", "expected 'esa' or 'observe'");
+	read_level(env("ESA_LOG_LEVEL"));
 	read_library(conf.cfg);
 	if ((v = env("ESA_PORTS")) != NULL)
 		read_ports(v);

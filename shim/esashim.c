@@ -333,7 +333,9 @@ static int setup(SSL *ssl, const struct shim_conf *sc)
 {
 	const struct esa_hooks hooks = {
 		.observe = sc->observe,
-		.all_modes = true,	/* one run gives the whole A/B picture */
+		/* one run gives the whole A/B picture; the shorter levels
+		 * need only the algorithm(s) the setting runs */
+		.all_modes = sc->level == SHIM_LEVEL_AB,
 		.skip = skip_conn,
 		.on_decide = on_decide,
 		.learned = learned,

@@ -3,6 +3,19 @@
  * (SPEC 8.5), one per plain-text MAIL FROM on an SMTP port, and the
  * configuration errors; to syslog (facility mail), stderr, or a file.
  *
+ * How much a handshake logs is ESA_LOG_LEVEL (like Postfix's
+ * smtp_tls_loglevel): "ab" the full line, every member of SPEC 8.5 with
+ * the presented identifiers, every reference tried and every DNS query,
+ * for both algorithms (the A/B picture; the default under observe);
+ * "summary" one short line with "level":"summary" (who, the setting, the
+ * chain's and each computed algorithm's verdict with its reason, the
+ * decision; the default under esa); "failures" the full line of the
+ * connections that fail (esa) or would (observe: ESA would reject, or the
+ * program's own verification failed), and of plain-text MAIL FROMs that
+ * ESA refuses, nothing for the others.  Under summary and failures only
+ * the setting's own algorithm is run (esashim.c), so the other one is
+ * null in their lines.  Configuration errors are logged at every level.
+ *
  * Never stdout: it may carry the program's own protocol.  Nor stderr when
  * descriptor 2 has become a network socket (a daemon that closed it and
  * reused the number), for the same reason.  The shim never calls
@@ -470,14 +483,13 @@ static void candidates(struct esa_json *j, const struct esa_result *res)
 	esa_json_end_array(j);
 }
 
-/* shim_log_decision - the SPEC 8.5 line of one handshake, from its record */
-void shim_log_decision(SSL *ssl, const struct esa_result *res, int port)
+/* full_line - the SPEC 8.5 line of one handshake, from its record: the
+ * whole A/B picture (ESA_LOG_LEVEL ab, and failures' lines) */
+static void full_line(SSL *ssl, const struct shim_conf *sc,
+		      const struct esa_result *res, int port)
 {
-	const struct shim_conf *sc = shim_conf();
 	struct esa_json j;
 
-	if (res == NULL)
-		return;
 	esa_json_init(&j);
 	esa_json_begin_object(&j);
 	header(&j, "handshake");
@@ -512,6 +524,91 @@ void shim_log_decision(SSL *ssl, const struct esa_result *res, int port)
 	emit(sc, &j);
 }
 
+/* brief_mode - a verdict in a summary line: {"pass", "reference",
+ * "source", "reason"} (what matched, or why nothing did), null when the
+ * mode was not computed */
+static void brief_mode(struct esa_json *j, const struct esa_result *res,
+		       enum esa_mode mode)
+{
+	const struct esa_verdict *v = &res->verdict[mode];
+
+	if (!v->computed) {
+		esa_json_null(j);
+		return;
+	}
+	esa_json_begin_object(j);
+	esa_json_kbool(j, "pass", v->pass);
+	esa_json_kopt(j, "reference", v->pass ? v->reference : NULL);
+	esa_json_key(j, "source");
+	esa_json_str(j, v->pass && v->source != ESA_SOURCE_NONE ?
+		     esa_source_name(v->source) : NULL);
+	esa_json_kstr(j, "reason", v->reason);
+	esa_json_end_object(j);
+}
+
+/* summary_line - ESA_LOG_LEVEL summary: one short line per handshake,
+ * the members of the full line that say who, under which setting, and
+ * what was decided and why; none of the lists (presented, tried, dns,
+ * candidates) */
+static void summary_line(SSL *ssl, const struct shim_conf *sc,
+			 const struct esa_result *res, int port)
+{
+	struct esa_json j;
+
+	esa_json_init(&j);
+	esa_json_begin_object(&j);
+	header(&j, "handshake");
+	esa_json_kstr(&j, "level", "summary");
+	esa_json_kopt(&j, "peer", res->peer);
+	esa_json_kint(&j, "port", port);
+	esa_json_kopt(&j, "sni", SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name));
+	esa_json_kopt(&j, "recipient_domain", res->recipient);
+	esa_json_kopt(&j, "recipient_source",
+		      esa_recipient_source_name(res->recipient_source));
+	esa_json_kopt(&j, "via", res->via);
+	esa_json_kstr(&j, "tls", esa_tls_name(res->tls));
+	esa_json_kstr(&j, "enforce", sc->observe ? "observe" : "esa");
+	esa_json_key(&j, "chain");
+	esa_json_begin_object(&j);
+	esa_json_kbool(&j, "ok", esa_result_chain_ok(res));
+	esa_json_kopt(&j, "error", esa_result_chain_ok(res) ? NULL :
+		      res->chain.text[0] ? res->chain.text : "unknown error");
+	esa_json_end_object(&j);
+	esa_json_key(&j, "stock");
+	esa_json_begin_object(&j);
+	esa_json_kbool(&j, "ok", res->stock_ok);
+	esa_json_end_object(&j);
+	esa_json_key(&j, "verify");
+	brief_mode(&j, res, ESA_MODE_VERIFY);
+	esa_json_key(&j, "hosted");
+	brief_mode(&j, res, ESA_MODE_HOSTED);
+	esa_json_kstr(&j, "decision", res->accept ? "accept" : "reject");
+	esa_json_kopt(&j, "error", res->error);
+	esa_json_kuint(&j, "elapsed_us", res->elapsed_us);
+	emit(sc, &j);
+}
+
+/* failed - ESA_LOG_LEVEL failures: does this connection fail (esa: ESA
+ * rejects it) or would it (observe: ESA would reject it, or the program's
+ * own verification failed)? */
+static bool failed(const struct shim_conf *sc, const struct esa_result *res)
+{
+	return !res->accept || (sc->observe && !res->stock_ok);
+}
+
+/* shim_log_decision - the line of one handshake, at ESA_LOG_LEVEL */
+void shim_log_decision(SSL *ssl, const struct esa_result *res, int port)
+{
+	const struct shim_conf *sc = shim_conf();
+
+	if (res == NULL)
+		return;
+	if (sc->level == SHIM_LEVEL_SUMMARY)
+		summary_line(ssl, sc, res, port);
+	else if (sc->level == SHIM_LEVEL_AB || failed(sc, res))
+		full_line(ssl, sc, res, port);
+}
+
 /* shim_log_plaintext - a MAIL FROM in clear on an SMTP port; ESA refuses
  * it under settings 3, 5, 6 (SPEC 5: no delivery without TLS); enforce
  * says whether the refusal was carried out */
@@ -522,6 +619,8 @@ void shim_log_plaintext(int fd, const char *peer, int port,
 	const struct shim_conf *sc = shim_conf();
 	struct esa_json j;
 
+	if (sc->level == SHIM_LEVEL_FAILURES && !reject)
+		return;	/* ESA lets it (or would let it) through */
 	esa_json_init(&j);
 	esa_json_begin_object(&j);
 	header(&j, "plaintext");

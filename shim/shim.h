@@ -52,11 +52,19 @@
 
 enum shim_log { SHIM_LOG_SYSLOG, SHIM_LOG_STDERR, SHIM_LOG_FILE };
 
+/* ESA_LOG_LEVEL: what a handshake logs (log.c says what each line holds) */
+enum shim_level {
+	SHIM_LEVEL_AB,		/* "ab": the full A/B line, every handshake */
+	SHIM_LEVEL_SUMMARY,	/* "summary": one short line, every handshake */
+	SHIM_LEVEL_FAILURES,	/* "failures": the full line, failures only */
+};
+
 struct shim_conf {
 	esa_config *cfg;		/* NULL only when out of memory */
 	bool observe;			/* ESA_ENFORCE=observe */
 	char recipient[ESA_NAME_MAX];	/* ESA_RECIPIENT_DOMAIN, "" if unset */
 	enum shim_log log;
+	enum shim_level level;		/* ESA_LOG_LEVEL */
 	char log_path[4096];		/* absolute */
 	int ports[SHIM_MAX_PORTS];	/* ESA_PORTS; nports 0 = all */
 	size_t nports;

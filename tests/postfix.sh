@@ -77,7 +77,7 @@ postfix_start() {
 	local tls=$1
 	shift
 	lab postfix stop
-	lab postfix start --shim "$SHIM" --env ESA_TLS="$tls" --env ESA_LOG="$LOG" \
+	lab postfix start --shim "$SHIM" --env ESA_TLS="$tls" --env ESA_LOG="$LOG" --env ESA_LOG_LEVEL=ab \
 		--env ESA_CAFILE="$ESALAB_CA" --env ESA_NAMESERVER=127.0.0.1 "$@" \
 		>>"$T/out" 2>&1 || note "postfix start failed"
 }
@@ -209,7 +209,7 @@ done_check "under Verify again, postqueue -f delivers the deferred message: noth
 sendmail_run() {
 	local sub=$1 tls=$2
 	shift 2
-	lab sendmail "$sub" "$@" --shim "$SHIM" --env ESA_TLS="$tls" --env ESA_LOG="$LOG" \
+	lab sendmail "$sub" "$@" --shim "$SHIM" --env ESA_TLS="$tls" --env ESA_LOG="$LOG" --env ESA_LOG_LEVEL=ab \
 		--env ESA_CAFILE="$ESALAB_CA" --env ESA_NAMESERVER=127.0.0.1 >>"$T/out" 2>&1
 }
 

@@ -127,7 +127,7 @@ smtp "$PLAIN" "$PPORT" - --no-starttls
 
 # The environment every shim run starts from.
 BASE=(ESA_NAMESERVER="127.0.0.1:$DNSP" ESA_CAFILE="$CA"
-	ESA_RECIPIENT_DOMAIN=example.com ESA_LOG="$T/log")
+	ESA_RECIPIENT_DOMAIN=example.com ESA_LOG="$T/log" ESA_LOG_LEVEL=ab)
 
 printf 'Subject: esashim test\r\n\r\nhello\r\n' >"$T/msg"
 printf 'EHLO client.test\nMAIL FROM:<a@client.test>\nRCPT TO:<c@example.com>\nDATA\nSubject: s_client\n\nhello\n.\nQUIT\n' >"$T/dialog"
@@ -951,7 +951,7 @@ want_rc 1
 [ "$(grep -c '^{' "$T/err")" -eq 4 ] || note "not 4 log lines"
 check "ESA_TLS=bogus with 4 threads: reported once, 4 refusals logged"
 
-for bad in ESA_ENFORCE=maybe ESA_STRICT=maybe ESA_PARTIAL_CHAIN=2 ESA_PORTS=25,smtp ESA_NAMESERVER=nowhere ESA_DNS_FILE=/nonexistent \
+for bad in ESA_ENFORCE=maybe ESA_LOG_LEVEL=verbose ESA_STRICT=maybe ESA_PARTIAL_CHAIN=2 ESA_PORTS=25,smtp ESA_NAMESERVER=nowhere ESA_DNS_FILE=/nonexistent \
 	ESA_CAFILE=/nonexistent ESA_CONFIG=/nonexistent ESA_ROUTES=bad..route \
 	ESA_RECIPIENT_DOMAIN=bad..domain ESA_LOG=/nonexistent/dir/log; do
 	shimrun ESA_TLS=preferred "$bad" -- "$CLIENT" "$DOM" "$PDOM"
@@ -1072,20 +1072,115 @@ for cmd in /bin/true "ls -d /" "$PY -c print(42)" "perl -e print(7)" "cat $T/bod
 	check "no TLS at all ($cmd): runs as without the shim, even with a bad setting"
 done
 
+# ---- 10b. ESA_LOG_LEVEL: how much a handshake logs --------------------------
+# (BASE says ab; ESA_LOG_LEVEL= gives the default of the mode)
+
+# want_summary DECISION ENFORCE - one handshake line, the short one: who,
+# the setting, the verdicts and the decision, none of the lists
+want_summary() {
+	want_log "len(h) == 1 and h[0]['level'] == 'summary' and h[0]['decision'] == '$1' \
+and h[0]['enforce'] == '$2' and h[0]['recipient_domain'] == 'example.com' and ts_ok(h[0]) \
+and h[0]['pid'] > 0 and all(k in h[0] for k in ('program', 'peer', 'port', 'sni', \
+'recipient_source', 'tls', 'chain', 'stock', 'verify', 'hosted', 'elapsed_us')) \
+and set(h[0]['chain']) == {'ok', 'error'} and set(h[0]['stock']) == {'ok'} \
+and not any(k in h[0] for k in ('presented', 'dns', 'recipient_candidates')) \
+and all(set(h[0][m]) == {'pass', 'reference', 'source', 'reason'} \
+for m in ('verify', 'hosted') if h[0][m] is not None)"
+	[ "$(wc -c <"$T/log")" -lt 700 ] || note "summary line of $(wc -c <"$T/log") bytes"
+}
+# want_full - the handshake lines are the full A/B ones (no level member,
+# the presented identifiers, every reference tried, the DNS queries)
+want_full() {
+	want_log "len(h) >= 1 and all('level' not in x and 'presented' in x and 'dns' in x \
+and set(x['chain']) >= {'depth', 'flags'} and 'host' in x['stock'] \
+and all('tried' in x[m] for m in ('verify', 'hosted') if x[m] is not None) for x in h)"
+}
+
+shimrun ESA_LOG_LEVEL= ESA_TLS=required-verify -- "$CLIENT" "$REF" "$PREF"
+want_rc 0
+want_summary accept esa
+want_log "h[0]['verify']['pass'] and h[0]['verify']['source'] == 'ptr' \
+and h[0]['verify']['reference'] == 'mx0a.emailhosted.not' and h[0]['hosted'] is None \
+and h[0]['chain'] == {'ok': True, 'error': None} and h[0]['peer'] == '$REF' and h[0]['port'] == $PREF"
+check "ESA_LOG_LEVEL unset under esa: summary, one short line (Verify only: the setting's algorithm)"
+
+shimrun ESA_LOG_LEVEL= ESA_TLS=required-verify-hosted -- "$CLIENT" "$REF" "$PREF"
+want_rc 1
+want_summary reject esa
+want_log "not h[0]['hosted']['pass'] and h[0]['hosted']['reference'] is None \
+and h[0]['hosted']['source'] is None and h[0]['hosted']['reason'] != '' and h[0]['verify'] is None"
+check "summary, refused: the failing algorithm's reason, no reference"
+
+shimrun ESA_LOG_LEVEL= ESA_ENFORCE=observe ESA_TLS=required-verify -- "$CLIENT" "$REF" "$PREF"
+want_rc 0
+want_line accept required-verify "$REF" "$PREF" observe
+want_full
+want_log "h[0]['verify']['pass'] and not h[0]['hosted']['pass']"
+check "ESA_LOG_LEVEL unset under observe: ab, the full line with both algorithms"
+
+shimrun ESA_LOG_LEVEL=summary ESA_ENFORCE=observe ESA_TLS=required-verify -- "$CLIENT" "$REF" "$PREF"
+want_rc 0
+want_summary accept observe
+check "ESA_LOG_LEVEL=summary under observe: the short line"
+
+shimrun ESA_LOG_LEVEL=AB ESA_TLS=required-verify -- "$CLIENT" "$REF" "$PREF"
+want_rc 0
+want_line accept required-verify "$REF" "$PREF" esa
+want_full
+want_reference
+check "ESA_LOG_LEVEL=ab under esa (any case): the full line, both algorithms"
+
+shimrun ESA_LOG_LEVEL=failures ESA_TLS=required-verify -- "$CLIENT" --serial 3 "$DOM" "$PDOM"
+want_rc 0
+want_log "len(L) == 0"
+shimrun ESA_LOG_LEVEL=failures ESA_TLS=required-verify-hosted -- "$CLIENT" "$REF" "$PREF"
+want_rc 1
+want_line reject required-verify-hosted "$REF" "$PREF" esa
+want_full
+want_log "not h[0]['hosted']['pass'] and h[0]['verify'] is None \
+and any(t['source'] == 'mx' for t in h[0]['hosted']['tried'])"
+check "ESA_LOG_LEVEL=failures under esa: nothing for accepted connections, the full line of a refused one"
+
+shimrun ESA_LOG_LEVEL=failures ESA_ENFORCE=observe ESA_TLS=required-verify-hosted -- "$CLIENT" "$REF" "$PREF"
+want_rc 0
+want_line reject required-verify-hosted "$REF" "$PREF" observe
+want_full
+shimrun ESA_LOG_LEVEL=failures ESA_ENFORCE=observe ESA_TLS=required-verify -- \
+	"$CLIENT" --verify --cafile "$CA" --host wrong.example.net "$DOM" "$PDOM"
+want_rc 1
+want_line accept required-verify "$DOM" "$PDOM" observe
+want_log "not h[0]['stock']['ok'] and h[0]['stock']['host'] == 'wrong.example.net'"
+shimrun ESA_LOG_LEVEL=failures ESA_ENFORCE=observe ESA_TLS=required-verify -- \
+	"$CLIENT" --verify --cafile "$CA" --host mx.example.com "$DOM" "$PDOM"
+want_rc 0
+want_log "len(L) == 0"
+check "ESA_LOG_LEVEL=failures under observe: a line when ESA would refuse or the program's check failed, else none"
+
+shimrun ESA_LOG_LEVEL=failures ESA_TLS=preferred -- "$PYSMTP" "$PLAIN" 2525 plain
+want_rc 0
+want_log "len(L) == 0"
+shimrun ESA_LOG_LEVEL=failures ESA_TLS=required-verify -- "$PYSMTP" "$PLAIN" 2525 plain
+want_rc 3
+want_log "len(p) == 1 and p[0]['decision'] == 'reject' and len(h) == 0"
+shimrun ESA_LOG_LEVEL= ESA_TLS=preferred -- "$PYSMTP" "$PLAIN" 2525 plain
+want_rc 0
+want_log "len(p) == 1 and p[0]['decision'] == 'accept'"
+check "plain-text MAIL FROM: failures logs only a refused one; summary logs each"
+
 # ---- 11. scripts/esa-run -------------------------------------------------------
 
 if have curl; then
 	: >"$T/log"
 	mails_before
 	env ESA_NAMESERVER="127.0.0.1:$DNSP" ESA_SHIM="$SHIM" timeout 30 "$ESA_RUN" --tls required-verify-hosted \
-		--to example.com --cafile "$CA" --log "$T/log" -- curl --ssl-reqd -sS -k "${CURL_SEND[@]}" \
+		--to example.com --cafile "$CA" --log "$T/log" --log-level ab -- curl --ssl-reqd -sS -k "${CURL_SEND[@]}" \
 		"smtp://$REF:$PREF" >"$T/out" 2>"$T/err"
 	rc=$?
 	want_rc 60
 	want_not_delivered "$PREF"
 	want_line reject required-verify-hosted "$REF" "$PREF" esa
 	[ ! -s "$T/out" ] || note "stdout not empty"
-	check "esa-run --tls --to --cafile --log -- curl: refused as under LD_PRELOAD, nothing printed"
+	check "esa-run --tls --to --cafile --log --log-level -- curl: refused as under LD_PRELOAD, nothing printed"
 
 	: >"$T/log"
 	mails_before
@@ -1102,7 +1197,7 @@ if have curl; then
 		: >"$T/log"
 		mails_before
 		env ESA_NAMESERVER="127.0.0.1:$DNSP" timeout 30 "$ESA_RUN" --shim "$SHIM" -q $strict --tls 6 \
-			--to example.com --cafile "$KUCA" --log "$T/log" -- "$T/bin/ku" curl-k "$KU" "$PKU" \
+			--to example.com --cafile "$KUCA" --log "$T/log" --log-level ab -- "$T/bin/ku" curl-k "$KU" "$PKU" \
 			>"$T/out" 2>"$T/err"
 		rc=$?
 		if [ -z "$strict" ]; then
@@ -1159,6 +1254,11 @@ rc=$?
 want_rc 2
 want_err "unknown TLS setting 'sometimes'"
 check "esa-run: a bad --tls is a usage error"
+"$ESA_RUN" --log-level all -- true >/dev/null 2>"$T/err"
+rc=$?
+want_rc 2
+want_err "unknown log level 'all'"
+check "esa-run: a bad --log-level is a usage error"
 
 # ---- summary -------------------------------------------------------------------
 

@@ -208,11 +208,12 @@ skip_check() {
 }
 
 # shim_exec WORD... - env WORD... (VAR=VALUE words, then the command) in the
-# lab under the shim, with this check's log ($LOG) and the lab CA; sets rc,
+# lab under the shim, with this check's log ($LOG, the full A/B lines:
+# ESA_LOG_LEVEL=ab) and the lab CA; sets rc,
 # $T/out (stdout and stderr)
 shim_exec() {
 	snapshot
-	lab exec env LD_PRELOAD="$SHIM" ESA_LOG="$LOG" ESA_CAFILE="$ESALAB_CA" \
+	lab exec env LD_PRELOAD="$SHIM" ESA_LOG="$LOG" ESA_LOG_LEVEL=ab ESA_CAFILE="$ESALAB_CA" \
 		"$@" >"$T/out" 2>&1 </dev/null
 	rc=$?
 }
