@@ -458,6 +458,22 @@ out:
 	SSL_free(s);
 }
 
+/* none_usable - a secure RRset without a usable record (docs/dane.md 4):
+ * Opportunistic lets the TLS setting decide, Mandatory refuses */
+static void none_usable(struct esa_dane_record *d)
+{
+	d->applies = false;
+	d->result = "tlsa-invalid";
+	if (d->setting == ESA_DANE_MANDATORY) {
+		d->refuse = true;
+		esa_cat(d->reason, sizeof(d->reason), "DANE required: no usable "
+			"TLSA record at ", d->tlsa_name, (char *)NULL);
+	} else {
+		esa_cat(d->reason, sizeof(d->reason), "no usable TLSA record at ",
+			d->tlsa_name, ": the TLS setting decides", (char *)NULL);
+	}
+}
+
 /* certificate_step - run the check and word the verdict */
 static void certificate_step(struct esa_dane_record *d,
 			     const struct esa_target *t,
@@ -469,22 +485,15 @@ static void certificate_step(struct esa_dane_record *d,
 	for (size_t k = 0; k < d->nrec; k++)
 		d->nusable += d->rec[k].usable;
 	if (d->nusable == 0) {
-		d->applies = false;
-		d->result = "tlsa-invalid";
-		if (d->setting == ESA_DANE_MANDATORY) {
-			d->refuse = true;
-			esa_cat(d->reason, sizeof(d->reason), "DANE required: no "
-				"usable TLSA record at ", d->tlsa_name,
-				(char *)NULL);
-		} else {
-			esa_cat(d->reason, sizeof(d->reason), "no usable TLSA "
-				"record at ", d->tlsa_name, ": the TLS setting "
-				"decides", (char *)NULL);
-		}
+		none_usable(d);
 		return;
 	}
 	cert_check(d, t, ans, leaf, untrusted);
-	d->applies = d->nusable > 0 || !d->checked;
+	if (!d->checked && d->nusable == 0) {	/* OpenSSL refused them all */
+		none_usable(d);
+		return;
+	}
+	d->applies = true;
 	if (d->pass) {
 		d->result = "";
 		esa_cat(d->reason, sizeof(d->reason), "DANE SUCCESS: TLSA record ",
@@ -496,7 +505,6 @@ static void certificate_step(struct esa_dane_record *d,
 			(char *)NULL);
 		return;
 	}
-	d->applies = true;
 	d->refuse = true;
 	d->result = d->checked ? result_for(d->x509_error) : "validation-failure";
 	esa_cat(d->reason, sizeof(d->reason), "DANE FAILURE: ",
