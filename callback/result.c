@@ -117,7 +117,7 @@ bool esa_result_accept(const esa_result *res, enum esa_tls tls)
 {
 	if (!esa_tls_valid(tls))
 		return false;
-	if (esa_dane_decides(res->dane))	/* docs/dane.md 5 */
+	if (res != NULL && esa_dane_decides(res->dane))	/* docs/dane.md 5 */
 		return esa_dane_accept(res->dane, false);
 	if (!esa_tls_refuses_failure(tls))
 		return true;
