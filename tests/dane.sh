@@ -144,6 +144,7 @@ unbound_conf "$PAUTH" iterator \
 	"auth-zone:" "  name: \"plain.test.\"" "  zonefile: \"$D/plain.zone\"" \
 	"  for-downstream: yes" "  for-upstream: no"
 unbound_conf "$PVAL" "validator iterator" \
+	"  interface: $NET.53@53" \
 	"  trust-anchor-file: \"$D/dane.ds\"" \
 	"  val-log-level: 2" \
 	"stub-zone:" "  name: \".\"" "  stub-addr: 127.0.0.1@$PAUTH" \
@@ -225,6 +226,42 @@ shim bogus.dane.test "$EE" "$PEE" opportunistic reject false dnssec-invalid
 shim insec.dane.test "$EE" "$PEE" opportunistic accept false -
 shim insec.dane.test "$EE" "$PEE" mandatory reject false dane-required
 shim none.dane.test "$EE" "$PEE" opportunistic accept false -
+
+# ---- Postfix at smtp_tls_security_level=dane beside the shim ---------------
+# posttls-finger (smtp(8)'s TLS client) resolves through resolv.conf: a
+# private mount namespace puts the validating unbound there (with trust-ad,
+# or glibc drops the AD bit).  Its outcome is the stock column: Verified
+# (DANE authenticated), Untrusted (DANE did not apply: encrypted anyway),
+# or no TLS connection (deferred).
+
+pf_outcome() {
+	local dom=$1 port=$2 out
+	out=$(unshare -m sh -c 'mount --bind "$1" /etc/resolv.conf && exec env MAIL_CONFIG="$2" posttls-finger -c -l dane "$3"' \
+		sh "$D/resolv.conf" "$D/pf" "$dom:$port" 2>&1)
+	case $out in
+	# posttls-finger reports and goes on; smtp(8) defers on a DANE failure
+	*"no matching DANE TLSA records"*) echo deferred ;;
+	*"Verified TLS connection established"*) echo verified ;;
+	*"Untrusted TLS connection established"*) echo untrusted ;;
+	*) echo deferred ;;
+	esac
+}
+printf 'nameserver %s.53\noptions trust-ad\n' "$NET" > "$D/resolv.conf"
+mkdir -p "$D/pf" && : > "$D/pf/main.cf"
+if ! unshare -m true 2>/dev/null; then
+	echo "skip Postfix dane beside the shim: unshare -m is not allowed here"
+else
+	for row in "ee $PEE verified" "ta $PTA verified" "bad $PEE deferred" \
+		   "insec $PEE untrusted" "bogus $PEE deferred" "none $PEE untrusted"; do
+		set -- $row
+		got=$(pf_outcome "$1.dane.test" "$2")
+		if [ "$got" = "$3" ]; then
+			ok "Postfix dane $1.dane.test: $got (the shim's column above agrees)"
+		else
+			bad "Postfix dane $1.dane.test" "posttls-finger: $got, want $3"
+		fi
+	done
+fi
 
 echo "dane: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
