@@ -582,6 +582,25 @@ Test(dane, secure_mx_hosted)
 	esa_resolver_free(r);
 }
 
+/* docs/dane.md 5: Mandatory needs TLS, a plain-text MAIL FROM is refused */
+Test(dane, mandatory_refuses_plaintext)
+{
+	esa_config *cfg = esa_config_new();
+	struct esa_plaintext pt;
+
+	cr_assert_eq(esa_config_set_tls(cfg, "preferred"), 0);
+	esa_plaintext_judge(cfg, "example.com", NULL, NULL, &pt);
+	cr_assert_not(pt.reject);
+	cr_assert_eq(esa_config_set_dane(cfg, "opportunistic"), 0);
+	esa_plaintext_judge(cfg, "example.com", NULL, NULL, &pt);
+	cr_assert_not(pt.reject, "opportunistic falls back to the setting");
+	cr_assert_eq(esa_config_set_dane(cfg, "mandatory"), 0);
+	esa_plaintext_judge(cfg, "example.com", NULL, NULL, &pt);
+	cr_assert(pt.reject);
+	cr_assert_not_null(strstr(pt.why, "DANE mandatory requires one"), "%s", pt.why);
+	esa_config_free(cfg);
+}
+
 /* The setting's names and the setter's one-line error. */
 Test(dane, setting_names)
 {
