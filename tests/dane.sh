@@ -59,6 +59,37 @@ cert256() { openssl x509 -in "$1" -outform DER | sha256sum | cut -d' ' -f1; }
 EEH=$(spki256 "$D/ee.pem")
 CAH=$(cert256 "$D/ca.pem")
 
+# ---- esa-check offline: the master file's TLSA records and $DNSSEC marks -----
+
+# offline WANT-EXIT WORDS -- ARGS... - esa-check offline, exit and words
+offline() {
+	local want=$1 out rc w miss=()
+	shift
+	local words=()
+	while [ "$1" != -- ]; do words+=("$1"); shift; done
+	shift
+	out=$("$CHECK" "$@" 2>&1)
+	rc=$?
+	for w in "${words[@]}"; do grep -qF -- "$w" <<<"$out" || miss+=("no '$w'"); done
+	[ "$rc" = "$want" ] || miss+=("exit $rc, want $want")
+	if [ ${#miss[@]} -eq 0 ]; then ok "esa-check offline $*: exit $want"
+	else bad "esa-check offline $*" "${miss[@]}" "$(head -n 20 <<<"$out")"; fi
+}
+for m in secure insecure bogus; do
+	printf '$DNSSEC secure\nee.example. MX 10 mx.ee.example.\nmx.ee.example. A 192.0.2.25\n$DNSSEC %s\n_25._tcp.mx.ee.example. TLSA 3 1 1 %s\n' \
+		"$m" "$EEH" > "$D/offline-$m.zone"
+done
+offline 0 "DANE SUCCESS for ee.example" -- --cert "$D/ee.pem" --peer 192.0.2.25 \
+	--dns-file "$D/offline-secure.zone" --dane mandatory ee.example
+offline 1 "result dane-required" -- --cert "$D/ee.pem" --peer 192.0.2.25 \
+	--dns-file "$D/offline-insecure.zone" --dane mandatory ee.example
+offline 1 "result dnssec-invalid" -- --cert "$D/ee.pem" --peer 192.0.2.25 \
+	--dns-file "$D/offline-bogus.zone" --dane opportunistic ee.example
+offline 1 '"result":"tlsa-invalid"' -- --cert "$D/ta.pem" --peer 192.0.2.25 \
+	--dns-file "$D/offline-secure.zone" --dane opportunistic --json ee.example
+offline 2 "esa-check: bad DANE setting 'sometimes' (expected none, opportunistic or mandatory)" -- \
+	--cert "$D/ee.pem" --dane sometimes ee.example
+
 # ---- the zones: dane.test signed, plain.test not ----------------------------
 
 SOA='@ 3600 IN SOA ns.dane.test. hostmaster.dane.test. 1 3600 600 86400 300'
