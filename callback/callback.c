@@ -68,6 +68,10 @@ struct esa_conn {
 	int chain_depth;
 	bool name_error;		/* OpenSSL's own host-name check failed */
 	struct esa_result *result;	/* the last decision */
+	/* DANE accepted at a chain error before the end (docs/dane.md 5):
+	 * the rest of this verification of this leaf is accepted, and the
+	 * decision is reported at its end */
+	X509 *dane_hold;
 };
 
 struct esa_ctx_state {
@@ -224,6 +228,22 @@ static void peer_from_fd(SSL *ssl, struct esa_conn *c)
 	}
 }
 
+/* port_from_fd - the server port of the SSL's socket, 0 if unknown */
+static int port_from_fd(SSL *ssl)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int fd = SSL_get_fd(ssl);
+
+	if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
+		return 0;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return 0;
+}
+
 #define LEARNED_MAX 32	/* names resolved to one peer, weighed at most */
 
 /* choose_recipient - the connection's recipient domain(s), once, when no
@@ -303,6 +323,9 @@ static void make_target(SSL *ssl, struct esa_conn *c,
 		t->routes = dr->routes;
 		t->nroutes = dr->n;
 	}
+	t->secure_mx = c->cfg->secure_mx;
+	if (c->cfg->dane != ESA_DANE_NONE)
+		t->port = port_from_fd(ssl);
 }
 
 /* effective_tls - the setting of this connection */
@@ -365,6 +388,10 @@ static struct esa_result *evaluate_for(SSL *ssl, struct esa_conn *c,
 				 esa_config_resolver(c->cfg),
 				 deadline > now ? (unsigned)(deadline - now) : 1,
 				 modes_for(c, tls));
+	if (cand == NULL || cand == &c->cands[0])	/* the first candidate's */
+		esa_dane_check(res, c->cfg->dane, &t, X509_STORE_CTX_get0_cert(x),
+			       X509_STORE_CTX_get0_untrusted(x),
+			       esa_config_resolver(c->cfg), deadline);
 	res->accept = esa_result_accept(res, tls) && c->forced_error[0] == '\0';
 	return res;
 }
@@ -413,8 +440,9 @@ static void finish(SSL *ssl, struct esa_conn *c)
 }
 
 /* decide - run stage II and set the verification result as SPEC 5 says;
- * returns the callback's answer */
-static int decide(SSL *ssl, struct esa_conn *c, X509_STORE_CTX *x)
+ * returns the callback's answer.  final: the last call of the chain (ok at
+ * depth 0); before it only DANE can accept, and then holds (dane_hold). */
+static int decide(SSL *ssl, struct esa_conn *c, X509_STORE_CTX *x, bool final)
 {
 	struct esa_result *res = evaluate(ssl, c, x);
 	enum esa_tls tls;
@@ -431,9 +459,16 @@ static int decide(SSL *ssl, struct esa_conn *c, X509_STORE_CTX *x)
 		 (!res->chain.ok || !esa_result_pass(res, esa_tls_mode(tls)));
 	err = !failed ? X509_V_OK :
 	      !res->chain.ok ? res->chain.error : X509_V_ERR_HOSTNAME_MISMATCH;
+	if (esa_dane_decides(res->dane))	/* docs/dane.md 5: DANE's verdict */
+		err = res->accept ? X509_V_OK : res->dane->x509_error != X509_V_OK ?
+		      res->dane->x509_error : X509_V_ERR_APPLICATION_VERIFICATION;
 	if (c->forced_error[0] != '\0' || (!res->accept && err == X509_V_OK))
 		err = X509_V_ERR_APPLICATION_VERIFICATION; /* not the names' fault */
 	X509_STORE_CTX_set_error(x, err);
+	if (res->accept && !final) {	/* DANE accepted before the end */
+		c->dane_hold = X509_STORE_CTX_get0_cert(x);
+		return 1;
+	}
 	finish(ssl, c);
 	return res->accept ? 1 : 0;
 }
@@ -529,6 +564,16 @@ int esa_verify_cb(int ok, X509_STORE_CTX *x)
 		c->prev(ok, x);
 		X509_STORE_CTX_set_error(x, err);
 	}
+	if (c->dane_hold != NULL && c->dane_hold != X509_STORE_CTX_get0_cert(x))
+		c->dane_hold = NULL;	/* another verification: decide anew */
+	if (c->dane_hold != NULL) {	/* DANE accepted this chain already */
+		X509_STORE_CTX_set_error(x, X509_V_OK);
+		if (ok && depth == 0) {
+			c->dane_hold = NULL;
+			finish(ssl, c);
+		}
+		return 1;
+	}
 	if (!ok && is_name_error(err)) {
 		c->name_error = true;	/* stage II is ESA's, not OpenSSL's */
 		return 1;
@@ -540,13 +585,13 @@ int esa_verify_cb(int ok, X509_STORE_CTX *x)
 			c->chain_depth = depth;
 		}
 		if (refuses_on_failure(c, ssl))
-			return decide(ssl, c, x);
+			return decide(ssl, c, x, false);
 		return 1;	/* see the whole chain; decide at its end */
 	}
 	if (depth > 0)
 		return 1;
 	dane_recheck(ssl, c, x);
-	return decide(ssl, c, x);
+	return decide(ssl, c, x, true);
 }
 
 /* trust_store - the config's own store, or NULL to keep the program's */

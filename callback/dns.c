@@ -7,8 +7,8 @@
  * Contract (internal.h, "dns.c, dns_libresolv.c, dnsfile.c"):
  *  - esa_lookup(r, name, type, deadline, out) always fills *out and returns
  *    0 exactly when out->status is ESA_DNS_OK; out->rr is malloc'd, the
- *    caller frees it with esa_answer_free().  Only A, AAAA, MX and PTR may
- *    be asked for.  On failure out->reason is one line naming the query,
+ *    caller frees it with esa_answer_free().  Only A, AAAA, MX, PTR and
+ *    TLSA (docs/dane.md) may be asked for.  On failure out->reason is one line naming the query,
  *    e.g. "PTR 1.2.0.192.in-addr.arpa: NXDOMAIN".
  *  - MX records come sorted by preference (stable).
  *  - The deadline bounds the whole lookup: nothing is sent once it passed
@@ -53,6 +53,7 @@ const char *esa_rrtype_name(uint16_t type)
 	case ESA_T_PTR:		return "PTR";
 	case ESA_T_MX:		return "MX";
 	case ESA_T_AAAA:	return "AAAA";
+	case ESA_T_TLSA:	return "TLSA";
 	}
 	return "unknown";
 }
@@ -400,7 +401,7 @@ void esa_resolver_free(esa_resolver *r)
 static bool type_supported(uint16_t type)
 {
 	return type == ESA_T_A || type == ESA_T_AAAA || type == ESA_T_MX ||
-	       type == ESA_T_PTR;
+	       type == ESA_T_PTR || type == ESA_T_TLSA;
 }
 
 /* esa_dns_default_detail - the reason text when the backend gave none */

@@ -29,7 +29,7 @@ struct esa_zone;
 
 /*
  * esa_backend_fn - answer name (canonical: lower case, no trailing dot,
- * checked by esa_dns_canon) for type, which is A, AAAA, MX or PTR.  Fills
+ * checked by esa_dns_canon) for type, which is A, AAAA, MX, PTR or TLSA.  Fills
  * out->status, rcode, ad and the records (esa_answer_push); may put a short
  * detail (no name, no type: esa_lookup adds those) in out->reason.  Returns
  * how many seconds the answer may be cached, 0 for never.
@@ -43,6 +43,7 @@ struct esa_resolver {
 	esa_backend_fn query;
 	void (*destroy)(esa_resolver *r);	/* frees backend state only */
 	unsigned long queries;	/* __atomic_* access only */
+	bool ad_trusted;	/* its AD bit means validated (docs/dane.md 2) */
 
 	/* the cache, under lock */
 	bool cache_enabled;

@@ -110,6 +110,7 @@ static int lr_nameserver(const char *text, esa_resolver *r)
 	snprintf(r->ns_text, sizeof r->ns_text, "%s%s%s:%d", v6 ? "[" : "",
 		 ip, v6 ? "]" : "", port);
 	r->have_ns = true;
+	r->ad_trusted = true;	/* the configured validating resolver */
 	return 0;
 }
 
@@ -434,6 +435,15 @@ static int rr_convert(const ns_msg *msg, const ns_rr *rr, struct esa_rr *o)
 		return rdata_name(msg, rd + 2, rd + rdlen, o->name, sizeof o->name);
 	case ESA_T_PTR:
 		return rdata_name(msg, rd, rd + rdlen, o->name, sizeof o->name);
+	case ESA_T_TLSA:	/* RFC 6698 2.1; too long to keep: malformed */
+		if (rdlen < 3 || rdlen - 3 > ESA_TLSA_DATA_MAX)
+			return -1;
+		o->usage = rd[0];
+		o->selector = rd[1];
+		o->mtype = rd[2];
+		o->dlen = (uint16_t)(rdlen - 3);
+		memcpy(o->data, rd + 3, rdlen - 3);
+		return 0;
 	}
 	return -1;
 }
@@ -519,6 +529,8 @@ static uint32_t ans_collect(ns_msg *msg, const struct lr_ctx *c,
 		if (e.ttl < minttl)
 			minttl = e.ttl;
 	}
+	if (bad > 0 && c->type == ESA_T_TLSA)
+		out->count = 0;	/* one unreadable TLSA: none is trusted */
 	if (out->count > 0) {
 		out->status = ESA_DNS_OK;
 		out->ttl = ESA_TTL_CAP;

@@ -5,8 +5,12 @@
  *
  * Accepted input, one record per line (RFC 1035 5.1):
  *     NAME [TTL] [IN] TYPE RDATA      TTL and class in either order
- *   - TYPE is A, AAAA, MX (PREF NAME), PTR (NAME) or CNAME (NAME), in any
+ *   - TYPE is A, AAAA, MX (PREF NAME), PTR (NAME), CNAME (NAME) or TLSA
+ *     (USAGE SELECTOR MTYPE HEX, RFC 6698 2.2: three numbers 0..255 and
+ *     the association data in hex, which may be split by blanks), in any
  *     letter case; the class, if given, is IN.
+ *   - $DNSSEC secure|insecure|bogus marks the records after it (until the
+ *     next one; insecure before any): docs/dane.md 8.
  *   - $ORIGIN NAME and $TTL TTL; names not ending in '.' are completed with
  *     the origin (the root until a $ORIGIN), '@' is the origin.
  *   - A line starting with a blank repeats the previous owner.
@@ -24,7 +28,10 @@
  *
  * Answers: a name absent from the file is NXDOMAIN (SPEC 6: even a name
  * that only has names below it), a present name without the type NODATA;
- * CNAMEs are followed, at most 8.  AD is never set.  Every answered lookup
+ * CNAMEs are followed, at most 8.  AD is set when every record the answer
+ * gives or follows is marked secure (NODATA: every record of the name); a
+ * lookup that would give a bogus record is SERVFAIL, as from a validating
+ * resolver.  The marks are trusted (ad_trusted): a what-if is the truth.  Every answered lookup
  * counts in esa_resolver_queries(); nothing is cached (answers are free).
  * The parser allocates everything it keeps and copies nothing into a fixed
  * buffer without checking its length first: it is fuzzed.
@@ -39,7 +46,7 @@
 
 #include "dns_impl.h"
 
-#define ZTOK_MAX 8		/* fields on one line; we need at most 6 */
+#define ZTOK_MAX 16		/* fields on one line; TLSA hex may be split */
 #define DEFAULT_TTL 3600
 #define FILE_MAX (64u << 20)	/* a master file larger than this is refused */
 
@@ -48,6 +55,7 @@ struct zrec {
 	char *owner;		/* canonical */
 	unsigned line;
 	struct esa_rr rr;	/* rr.type may be ESA_T_CNAME */
+	enum zmark { ZM_INSECURE, ZM_SECURE, ZM_BOGUS } mark;	/* $DNSSEC */
 };
 
 struct esa_zone {
@@ -65,6 +73,7 @@ struct zparse {
 	bool have_prev, prev_ip;
 	uint32_t dollar_ttl, last_ttl;
 	bool have_dollar_ttl, have_last_ttl;
+	enum zmark mark;		/* the last $DNSSEC */
 	char *err;
 	size_t errsz;
 };
@@ -199,6 +208,16 @@ static int zp_directive(struct zparse *p, char **tok, size_t nt)
 		p->have_dollar_ttl = true;
 		return 0;
 	}
+	if (esa_ascii_streq(tok[0], "$DNSSEC")) {
+		static const char *const marks[] = { "insecure", "secure", "bogus" };
+
+		for (size_t k = 0; nt == 2 && k < 3; k++)
+			if (esa_ascii_streq(tok[1], marks[k])) {
+				p->mark = (enum zmark)k;
+				return 0;
+			}
+		return zp_error(p, "$DNSSEC takes secure, insecure or bogus");
+	}
 	if (esa_ascii_streq(tok[0], "$INCLUDE"))
 		return zp_error(p, "$INCLUDE is not supported");
 	return zp_error(p, "unknown directive '%s'", shown(tok[0], b));
@@ -210,6 +229,7 @@ static uint16_t zp_type(const char *tok)
 	static const struct { const char *name; uint16_t type; } types[] = {
 		{ "A", ESA_T_A }, { "AAAA", ESA_T_AAAA }, { "MX", ESA_T_MX },
 		{ "PTR", ESA_T_PTR }, { "CNAME", ESA_T_CNAME },
+		{ "TLSA", ESA_T_TLSA },
 	};
 	size_t i;
 
@@ -292,6 +312,64 @@ static int zp_owner(struct zparse *p, const char *tok, uint16_t type,
 	return 0;
 }
 
+/* zp_octet - a decimal number 0..255 (a TLSA field) */
+static int zp_octet(struct zparse *p, const char *tok, const char *what,
+		    uint8_t *out)
+{
+	unsigned v = 0;
+	char b[48];
+	size_t i;
+
+	for (i = 0; tok[i] >= '0' && tok[i] <= '9' && i < 4; i++)
+		v = v * 10 + (unsigned)(tok[i] - '0');
+	if (i == 0 || tok[i] != '\0' || v > 255)
+		return zp_error(p, "bad TLSA %s '%s' (expected 0-255)", what,
+				shown(tok, b));
+	*out = (uint8_t)v;
+	return 0;
+}
+
+/* zp_hexval - one hex digit's value, or -1 */
+static int zp_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)(c | 0x20);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* zp_tlsa - USAGE SELECTOR MTYPE HEX... (RFC 6698 2.2) into rr */
+static int zp_tlsa(struct zparse *p, char **tok, size_t nt, struct esa_rr *rr)
+{
+	size_t digits = 0;
+
+	if (nt < 4)
+		return zp_error(p, "missing rdata for TLSA (usage selector "
+				"mtype hex)");
+	if (zp_octet(p, tok[0], "usage", &rr->usage) != 0 ||
+	    zp_octet(p, tok[1], "selector", &rr->selector) != 0 ||
+	    zp_octet(p, tok[2], "matching type", &rr->mtype) != 0)
+		return -1;
+	for (size_t k = 3; k < nt; k++)
+		for (const char *s = tok[k]; *s != '\0'; s++, digits++) {
+			int v = zp_hexval(*s);
+
+			if (v < 0)
+				return zp_error(p, "bad hex digit in TLSA data");
+			if (digits / 2 >= ESA_TLSA_DATA_MAX)
+				return zp_error(p, "TLSA data longer than %d octets",
+						ESA_TLSA_DATA_MAX);
+			if (digits % 2 == 0)
+				rr->data[digits / 2] = (unsigned char)(v << 4);
+			else
+				rr->data[digits / 2] |= (unsigned char)v;
+		}
+	if (digits % 2 != 0)
+		return zp_error(p, "odd number of hex digits in TLSA data");
+	rr->dlen = (uint16_t)(digits / 2);
+	return 0;
+}
+
 /* zp_rdata - the RDATA fields of one record into rr */
 static int zp_rdata(struct zparse *p, char **tok, size_t nt,
 		    struct esa_rr *rr)
@@ -300,6 +378,9 @@ static int zp_rdata(struct zparse *p, char **tok, size_t nt,
 	const char *tn = esa_rrtype_name(rr->type);
 	unsigned long pref = 0;
 	char b[48], *end;
+
+	if (rr->type == ESA_T_TLSA)
+		return zp_tlsa(p, tok, nt, rr);
 
 	if (nt < want)
 		return zp_error(p, "missing rdata for %s", tn);
@@ -345,6 +426,7 @@ static int zone_add(struct zparse *p, const char *owner,
 		return zp_error(p, "out of memory");
 	z->rec[z->n].line = p->line;
 	z->rec[z->n].rr = *rr;
+	z->rec[z->n].mark = p->mark;
 	z->n++;
 	return 0;
 }
@@ -394,8 +476,8 @@ static int zp_line(struct zparse *p, char *line)
 	memset(&rr, 0, sizeof rr);
 	rr.type = zp_type(tok[i]);
 	if (rr.type == 0)
-		return zp_error(p, "unknown type '%s' (A, AAAA, MX, PTR and "
-				"CNAME are supported)", shown(tok[i], b));
+		return zp_error(p, "unknown type '%s' (A, AAAA, MX, PTR, "
+				"CNAME and TLSA are supported)", shown(tok[i], b));
 	if (zp_owner(p, blank ? NULL : tok[0], rr.type, owner) != 0 ||
 	    zp_rdata(p, tok + i + 1, nt - i - 1, &rr) != 0)
 		return -1;
@@ -517,6 +599,7 @@ static uint32_t static_query(esa_resolver *r, const char *name,
 	const struct esa_zone *z = r->zone;
 	const char *cur = name;
 	size_t lo, hi, i, hops;
+	bool secure = true, bogus = false;
 
 	(void)deadline_ms;	/* esa_lookup checked it; answers are instant */
 	esa_resolver_count(r);
@@ -539,11 +622,15 @@ static uint32_t static_query(esa_resolver *r, const char *name,
 				    sizeof out->reason);
 			return 0;
 		}
+		secure = secure && z->rec[lo].mark == ZM_SECURE;
+		bogus = bogus || z->rec[lo].mark == ZM_BOGUS;
 		cur = z->rec[lo].rr.name;
 	}
 	for (i = lo; i < hi; i++) {
 		if (z->rec[i].rr.type != type)
 			continue;
+		secure = secure && z->rec[i].mark == ZM_SECURE;
+		bogus = bogus || z->rec[i].mark == ZM_BOGUS;
 		if (esa_answer_push(out, &z->rec[i].rr) < 0) {
 			out->status = ESA_DNS_ERROR;
 			esa_strlcpy(out->reason, "out of memory", sizeof out->reason);
@@ -553,6 +640,17 @@ static uint32_t static_query(esa_resolver *r, const char *name,
 			out->ttl = z->rec[i].rr.ttl;
 	}
 	out->status = out->count > 0 ? ESA_DNS_OK : ESA_DNS_NODATA;
+	for (i = lo; out->count == 0 && i < hi; i++)	/* NODATA: the name's */
+		secure = secure && z->rec[i].mark == ZM_SECURE;
+	out->ad = secure;
+	if (bogus) {	/* what a validating resolver answers (RFC 4035 5.5) */
+		esa_answer_free(out);
+		out->status = ESA_DNS_SERVFAIL;
+		out->rcode = 2;
+		out->ad = false;
+		esa_strlcpy(out->reason, "SERVFAIL (DNSSEC bogus)",
+			    sizeof out->reason);
+	}
 	return 0;
 }
 
@@ -594,6 +692,7 @@ esa_resolver *esa_resolver_static_text(const char *text, size_t len,
 	}
 	r->query = static_query;
 	r->destroy = static_destroy;
+	r->ad_trusted = true;	/* the file's marks are the what-if's truth */
 	r->zone = p.zone;
 	p.zone = NULL;
 	esa_strlcpy(r->ns_text, "static file", sizeof r->ns_text);

@@ -51,6 +51,13 @@ enum esa_source {
 	ESA_SOURCE_ROUTE,	/* "route" */
 };
 
+/* DANE support of a destination (docs/dane.md 1, ESA AsyncOS 12). */
+enum esa_dane {
+	ESA_DANE_NONE = 0,
+	ESA_DANE_OPPORTUNISTIC = 1,
+	ESA_DANE_MANDATORY = 2,
+};
+
 typedef struct esa_config esa_config;
 typedef struct esa_result esa_result;
 
@@ -62,6 +69,9 @@ const char *esa_source_name(enum esa_source source);
 int esa_tls_parse(const char *text, enum esa_tls *out);
 /* Does this setting check identity (settings 4, 5, 6)? */
 bool esa_tls_verifies(enum esa_tls tls);
+/* "none", "opportunistic", "mandatory"; parse: -1 if unknown. */
+const char *esa_dane_name(enum esa_dane dane);
+int esa_dane_parse(const char *text, enum esa_dane *out);
 
 /* --- configuration ------------------------------------------------------ */
 
@@ -91,6 +101,10 @@ int esa_config_set_trust(esa_config *cfg, const char *cafile,
 #define ESA_CHAIN_STRICT  0x1u
 #define ESA_CHAIN_PARTIAL 0x2u
 int esa_config_set_chain_flags(esa_config *cfg, unsigned flags);
+/* DANE (docs/dane.md): "none" (default), "opportunistic" or "mandatory". */
+int esa_config_set_dane(esa_config *cfg, const char *setting);
+/* Hosted (SPEC 4.2 step 3) uses only DNSSEC-secure MX names (default off). */
+int esa_config_set_secure_mx(esa_config *cfg, bool on);
 /* Add SMTP routes for a domain: "HOST[:PORT][/pri=N], ..." (SPEC 8.4). */
 int esa_config_add_routes(esa_config *cfg, const char *domain,
 			  const char *routes);
@@ -132,6 +146,12 @@ enum esa_source esa_result_source(const esa_result *res, enum esa_mode mode);
 const char *esa_result_reason(const esa_result *res, enum esa_mode mode);
 /* Would ESA deliver (accept the handshake) under this setting? */
 bool esa_result_accept(const esa_result *res, enum esa_tls tls);
+/* DANE: did it apply (secure usable TLSA), pass; its RFC 8460 result
+ * type ("" when none), and its one-line reason ("" when DANE is none). */
+bool esa_result_dane_applies(const esa_result *res);
+bool esa_result_dane_pass(const esa_result *res);
+const char *esa_result_dane_result(const esa_result *res);
+const char *esa_result_dane_reason(const esa_result *res);
 /* The explanation of SPEC 7's walk-through, as text. */
 int esa_result_explain(const esa_result *res, FILE *out);
 /* The JSON object of SPEC 8.2; *json is malloc'd, the caller frees it. */

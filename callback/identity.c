@@ -316,6 +316,11 @@ static int mx_step(struct esa_result *res, struct esa_verdict *v,
 			   ans.reason);
 		goto out;
 	}
+	if (t->secure_mx && !esa_answer_secure(r, &ans)) {	/* docs/dane.md */
+		rc = tried(v, ESA_SOURCE_MX, "", kind, ESA_TRY_LOOKUP_FAILED, -1,
+			   "MX answer not DNSSEC-secure (secure-mx)");
+		goto out;
+	}
 	for (size_t i = 0; i < ans.count && rc == 0; i++) {
 		char note[32], pref[24];
 
@@ -440,4 +445,12 @@ int esa_identity_check(struct esa_result *res, struct x509_st *leaf,
 		       unsigned budget_ms)
 {
 	return esa_identity_check_modes(res, leaf, t, r, budget_ms, 3u);
+}
+
+/* esa_lookup_logged - one logged query, for dane.c */
+int esa_lookup_logged(struct esa_result *res, esa_resolver *r,
+		      const char *name, uint16_t type, uint64_t deadline,
+		      struct esa_answer *ans)
+{
+	return lookup(res, r, name, type, deadline, ans);
 }

@@ -60,6 +60,7 @@ enum esa_rrtype {
 	ESA_T_PTR = 12,
 	ESA_T_MX = 15,
 	ESA_T_AAAA = 28,
+	ESA_T_TLSA = 52,	/* RFC 6698; docs/dane.md */
 };
 
 enum esa_dns_status {
@@ -75,12 +76,20 @@ enum esa_dns_status {
 const char *esa_dns_status_name(enum esa_dns_status st); /* "nxdomain", ... */
 const char *esa_rrtype_name(uint16_t type);		   /* "A", "MX", ... */
 
+/* TLSA association data kept per record: every digest, every SPKI up to
+ * RSA 4096; a larger record makes its answer malformed (docs/dane.md 4). */
+#define ESA_TLSA_DATA_MAX 1024
+
 struct esa_rr {
 	uint16_t type;		/* ESA_T_A, ESA_T_AAAA, ESA_T_MX or ESA_T_PTR */
 	uint32_t ttl;
 	uint16_t pref;		/* MX preference */
 	char name[ESA_NAME_MAX];	/* MX exchange / PTR target: lower case, no trailing dot */
 	unsigned char addr[16];	/* A: first 4 octets; AAAA: 16 */
+	/* TLSA (RFC 6698 2.1): usage, selector, matching type, data */
+	uint8_t usage, selector, mtype;
+	uint16_t dlen;
+	unsigned char data[ESA_TLSA_DATA_MAX];
 };
 
 #define ESA_DNS_MAX_RR 64	/* records kept per answer; more are dropped */
@@ -230,6 +239,8 @@ struct esa_config {
 	unsigned dns_budget_ms;
 	char cafile[4096], capath[4096], crlfile[4096];	/* "" = unset */
 	unsigned chain_flags;		/* ESA_CHAIN_*: beyond stock (SPEC 2) */
+	enum esa_dane dane;		/* docs/dane.md 1; default none */
+	bool secure_mx;			/* Hosted: DNSSEC-secure MX names only */
 	struct esa_dest *dests;
 	size_t ndests, dests_cap;
 	struct esa_domain_routes *routes;
@@ -297,6 +308,8 @@ struct esa_target {
 	char via[ESA_NAME_MAX];		/* route or MX host used; "" = unknown */
 	const struct esa_route *routes;	/* for the recipient domain, or NULL */
 	size_t nroutes;
+	int port;			/* server port; 0 = unknown (25) */
+	bool secure_mx;			/* Hosted: secure MX answers only */
 };
 
 enum esa_try_outcome {
@@ -399,6 +412,7 @@ struct esa_result {
 	 * only if it does for every one of them */
 	struct esa_candidate_verdict *candidates;	/* malloc'd, or NULL */
 	size_t ncandidates;
+	struct esa_dane_record *dane;	/* dane.c; NULL when DANE is none */
 };
 
 /* esa_verdict_add_try - append one tried reference identifier (note may be
@@ -427,6 +441,19 @@ int esa_identity_check(struct esa_result *res, struct x509_st *leaf,
 int esa_identity_check_modes(struct esa_result *res, struct x509_st *leaf,
 			     const struct esa_target *t, esa_resolver *r,
 			     unsigned budget_ms, unsigned modes);
+
+/* esa_lookup_logged - esa_lookup, the query appended to res->dns (the
+ * identity algorithms' and dane.c's one way to ask); 0 if OK, else -1. */
+int esa_lookup_logged(struct esa_result *res, esa_resolver *r,
+		      const char *name, uint16_t type, uint64_t deadline,
+		      struct esa_answer *ans);
+/* esa_answer_secure - is ans DNSSEC-secure: AD set by a resolver trusted to
+ * validate (docs/dane.md 2)? */
+bool esa_answer_secure(const esa_resolver *r, const struct esa_answer *ans);
+
+/* ---- dane.c: the DANE verdict (docs/dane.md) ------------------------------ */
+
+#include "dane.h"
 
 /* ---- chain.c: stage I outside a handshake (SPEC 2) ---------------------- */
 

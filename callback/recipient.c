@@ -322,10 +322,17 @@ void esa_plaintext_judge(const esa_config *cfg, const char *recipient,
 	out->tls = plaintext_setting(cfg, recipient ? recipient : "", p,
 				     out->domain, sizeof(out->domain));
 	out->reject = (config_error != NULL && config_error[0] != '\0') ||
-		      esa_tls_requires_tls(out->tls);
+		      esa_tls_requires_tls(out->tls) ||
+		      (cfg != NULL && cfg->dane == ESA_DANE_MANDATORY);	/* docs/dane.md 5 */
 	if (config_error != NULL && config_error[0] != '\0')
 		snprintf(out->why, sizeof(out->why),
 			 "configuration error (%.400s)", config_error);
+	else if (cfg != NULL && cfg->dane == ESA_DANE_MANDATORY &&
+		 !esa_tls_requires_tls(out->tls))
+		snprintf(out->why, sizeof(out->why), "MAIL FROM in plain text: "
+			 "no TLS session on this SMTP connection, and DANE "
+			 "mandatory requires one (setting %s)",
+			 esa_tls_name(out->tls));
 	else
 		snprintf(out->why, sizeof(out->why), out->reject ?
 			 "MAIL FROM in plain text: no TLS session on this SMTP "

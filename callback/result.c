@@ -91,6 +91,7 @@ void esa_result_free(struct esa_result *res)
 		free(res->verdict[m].tries);
 	free(res->dns);
 	free(res->candidates);
+	esa_dane_free(res->dane);
 	free(res);
 }
 
@@ -149,6 +150,8 @@ bool esa_result_accept(const esa_result *res, enum esa_tls tls)
 {
 	if (!esa_tls_valid(tls))
 		return false;
+	if (res != NULL && esa_dane_decides(res->dane))	/* docs/dane.md 5 */
+		return esa_dane_accept(res->dane, false);
 	if (!esa_tls_refuses_failure(tls))
 		return true;
 	return esa_result_chain_ok(res) &&
@@ -424,6 +427,7 @@ int esa_result_explain(const esa_result *res, FILE *out)
 	explain_presented(res, out);
 	explain_mode(res, ESA_MODE_VERIFY, out);
 	explain_mode(res, ESA_MODE_HOSTED, out);
+	esa_dane_explain(res->dane, res->recipient, out);
 	explain_dns(res, out);
 	explain_decision(res, out);
 	return ferror(out) ? -1 : 0;
@@ -582,6 +586,10 @@ void esa_result_json_fields(const struct esa_result *res, struct esa_json *j)
 	esa_result_json_mode(res, ESA_MODE_VERIFY, j);
 	esa_json_key(j, "hosted");
 	esa_result_json_mode(res, ESA_MODE_HOSTED, j);
+	if (res->dane != NULL) {
+		esa_json_key(j, "dane");
+		esa_dane_json(res->dane, j);
+	}
 	esa_json_key(j, "dns");
 	esa_result_json_dns(res, j);
 	esa_json_kopt(j, "decision", !judged(res) ? NULL :

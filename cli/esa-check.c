@@ -58,6 +58,8 @@ struct opts {
 	int port;
 	long long timeout;	/* --timeout seconds, 0: not given */
 	const char *domain_arg;
+	const char *dane;	/* --dane: none, opportunistic, mandatory */
+	bool secure_mx;		/* --secure-mx */
 	char domain[ESA_NAME_MAX];	/* normalised recipient domain */
 	char via_norm[ESA_NAME_MAX];
 	int peer_family;
@@ -79,7 +81,7 @@ enum {
 	OPT_MODE = 256, OPT_CERT, OPT_PEER, OPT_DNS_FILE, OPT_NAMESERVER,
 	OPT_ROUTE, OPT_VIA, OPT_CONFIG, OPT_CAFILE, OPT_CAPATH, OPT_CRL,
 	OPT_NO_CHAIN, OPT_AT, OPT_PORT, OPT_JSON, OPT_TIMEOUT, OPT_STRICT,
-	OPT_PARTIAL_CHAIN,
+	OPT_PARTIAL_CHAIN, OPT_DANE, OPT_SECURE_MX,
 };
 
 static const struct option long_opts[] = {
@@ -101,6 +103,8 @@ static const struct option long_opts[] = {
 	{ "port", required_argument, NULL, OPT_PORT },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "dane", required_argument, NULL, OPT_DANE },
+	{ "secure-mx", no_argument, NULL, OPT_SECURE_MX },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -128,6 +132,9 @@ static void usage(FILE *out)
 	      "  --timeout SECONDS  live mode: limit of each network step (default 10);\n"
 	      "                     also the DNS budget (default 5, at most 60)\n"
 	      "  --json             one JSON object instead of the explanation\n"
+	      "  --dane none|opportunistic|mandatory   DANE (docs/dane.md); when it\n"
+	      "                     applies its verdict decides (--port: the TLSA port)\n"
+	      "  --secure-mx        Hosted uses DNSSEC-secure MX names only\n"
 	      "  --help, --version\n"
 	      "Without --cert: live mode, STARTTLS to the routes or MX hosts in turn.\n"
 	      "Exit status: 0 every requested mode passes, 1 one fails, 2 error.\n",
@@ -253,6 +260,8 @@ static int parse_option(struct run *r, int c, const char *arg)
 	case OPT_STRICT: o->chain_flags |= ESA_CHAIN_STRICT; break;
 	case OPT_PARTIAL_CHAIN: o->chain_flags |= ESA_CHAIN_PARTIAL; break;
 	case OPT_JSON: o->json = true; break;
+	case OPT_DANE: o->dane = arg; break;
+	case OPT_SECURE_MX: o->secure_mx = true; break;
 	default: return parse_value(r, c, arg);
 	}
 	return 0;
@@ -365,6 +374,8 @@ static int build_config(struct run *r)
 	    (o->nameserver &&
 	     esa_config_set_nameserver(r->cfg, o->nameserver) != 0) ||
 	    esa_config_set_chain_flags(r->cfg, o->chain_flags) != 0 ||
+	    (o->dane && esa_config_set_dane(r->cfg, o->dane) != 0) ||
+	    esa_config_set_secure_mx(r->cfg, o->secure_mx) != 0 ||
 	    ((o->cafile || o->capath || o->crl) &&
 	     esa_config_set_trust(r->cfg, o->cafile, o->capath, o->crl) != 0) ||
 	    (o->timeout > 0 &&
@@ -467,6 +478,8 @@ static void target(const struct run *r, struct esa_target *t)
 		t->routes = dr->routes;
 		t->nroutes = dr->n;
 	}
+	t->port = r->o.port;
+	t->secure_mx = r->cfg->secure_mx;
 }
 
 /* check - stage I, then stage II for the modes asked for only (so the
@@ -486,6 +499,11 @@ static int check(struct run *r)
 	/* -1 is an allocation failure: the verdicts then fail (exit 1) */
 	esa_identity_check_modes(r->res, r->leaf, &t, r->resolver,
 				 r->cfg->dns_budget_ms, r->o.modes);
+	if (esa_dane_check(r->res, r->cfg->dane, &t, r->leaf, r->chain,
+			   r->resolver, esa_now_ms() + r->cfg->dns_budget_ms) != 0) {
+		snprintf(r->err, sizeof(r->err), "out of memory");
+		return -1;
+	}
 	r->res->tls = esa_config_tls_for(r->cfg, r->o.domain);
 	return 0;
 }
@@ -512,6 +530,8 @@ static int report(struct run *r)
 		if ((r->o.modes & MODE_BIT(m)) &&
 		    !esa_result_pass(r->res, (enum esa_mode)m))
 			status = EXIT_FAIL;
+	if (esa_dane_decides(r->res->dane))	/* docs/dane.md 5: DANE decides */
+		status = r->res->dane->pass ? EXIT_PASS : EXIT_FAIL;
 	if (fflush(stdout) != 0) {
 		snprintf(r->err, sizeof(r->err), "cannot write the output: %s",
 			 strerror(errno));

@@ -321,6 +321,13 @@ static void judge(struct live *l, size_t i)
 	if (l->o->no_chain)
 		res->chain.checked = false;
 	res->accept = esa_result_accept(res, l->tls);
+	if (esa_dane_decides(res->dane) &&
+	    (a->outcome == LIVE_FAILED || a->outcome == LIVE_TLS_FAILED)) {
+		/* docs/dane.md 5: DANE's verdict replaces chain and modes */
+		a->outcome = res->dane->pass ? LIVE_PASSED : LIVE_FAILED;
+		snprintf(a->reason, sizeof(a->reason), "%s", res->dane->reason);
+		return;
+	}
 	if (a->outcome != LIVE_FAILED)
 		return;			/* the handshake did not complete */
 	chain = esa_result_chain_ok(res);

@@ -63,6 +63,7 @@ test   libclang-rt-14-dev      file  /usr/lib/llvm-14/lib/clang/*/lib/linux/libc
 test   llvm                    cmd   llvm-symbolizer                                  mk/tsan-shim.sh; symbolized sanitizer reports
 test   valgrind                cmd   valgrind                                         tests/cli.sh, cli-live.sh; make test-valgrind
 test   unbound                 cmd   /usr/sbin/unbound                                DNS servers of the Criterion suites, shell tests and lab
+test   ldnsutils               cmd   ldns-keygen,ldns-signzone,ldns-key2ds            the DNSSEC-signed zone of tests/dane.sh
 test   python3                 cmd   /usr/bin/python3                                 tests' helpers and clients; scripts/ab-report
 test   python3                 py    argparse,asyncio,concurrent.futures,csv,ctypes,datetime,ipaddress,json,smtplib,ssl,subprocess,tempfile,threading  what the Python code of tests/, scripts/, mk/ imports
 test   python3-aiosmtpd        py    aiosmtpd,aiosmtpd.handlers,aiosmtpd.smtp         STARTTLS servers (tests/lib/servers.sh, scripts/lab)

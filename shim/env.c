@@ -4,7 +4,8 @@
  * SPEC 8.3: ESA_TLS, ESA_RECIPIENT_DOMAIN, ESA_ROUTES, ESA_CONFIG,
  * ESA_ENFORCE, ESA_LOG, ESA_NAMESERVER, ESA_DNS_FILE, ESA_CAFILE,
  * ESA_CAPATH, ESA_CRL, ESA_PORTS; ESA_LOG_LEVEL (how much a handshake
- * logs); and ESA_STRICT, ESA_PARTIAL_CHAIN, the
+ * logs); ESA_DANE, ESA_SECURE_MX (docs/dane.md); and ESA_STRICT,
+ * ESA_PARTIAL_CHAIN, the
  * opt-in profiles of stage I beyond a stock client's.  Read on first use (the first SSL_CTX,
  * client handshake or plain-text MAIL FROM), not in a constructor, so
  * programs that never use TLS pay nothing and hear nothing; only their
@@ -63,7 +64,8 @@ static const char *const env_names[] = {
 	"ESA_TLS", "ESA_RECIPIENT_DOMAIN", "ESA_ROUTES", "ESA_CONFIG",
 	"ESA_ENFORCE", "ESA_LOG", "ESA_NAMESERVER", "ESA_DNS_FILE",
 	"ESA_CAFILE", "ESA_CAPATH", "ESA_CRL", "ESA_PORTS",
-	"ESA_STRICT", "ESA_PARTIAL_CHAIN", "ESA_LOG_LEVEL",
+	"ESA_STRICT", "ESA_PARTIAL_CHAIN", "ESA_LOG_LEVEL", "ESA_DANE",
+	"ESA_SECURE_MX",
 };
 #define ENV_N (sizeof(env_names) / sizeof(env_names[0]))
 static char *env_copy[ENV_N];
@@ -248,6 +250,10 @@ static void read_library(esa_config *cfg)
 	read_dns(cfg);
 	read_chain(cfg);
 	read_trust(cfg);
+	if ((v = env("ESA_DANE")) && esa_config_set_dane(cfg, v) < 0)
+		fail("ESA_DANE", esa_config_error(cfg));	/* docs/dane.md */
+	if (read_switch("ESA_SECURE_MX"))
+		esa_config_set_secure_mx(cfg, true);
 	if ((v = env("ESA_ROUTES")) != NULL) {
 		if (conf.recipient[0] == '\0')
 			fail("ESA_ROUTES", "needs ESA_RECIPIENT_DOMAIN (routes belong to one domain)");

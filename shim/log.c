@@ -516,6 +516,10 @@ static void full_line(SSL *ssl, const struct shim_conf *sc,
 	esa_result_json_mode(res, ESA_MODE_VERIFY, &j);
 	esa_json_key(&j, "hosted");
 	esa_result_json_mode(res, ESA_MODE_HOSTED, &j);
+	if (res->dane != NULL) {	/* docs/dane.md 7; only when asked for */
+		esa_json_key(&j, "dane");
+		esa_dane_json(res->dane, &j);
+	}
 	esa_json_kstr(&j, "decision", res->accept ? "accept" : "reject");
 	esa_json_kopt(&j, "error", res->error);
 	esa_json_key(&j, "dns");

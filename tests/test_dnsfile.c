@@ -436,7 +436,7 @@ struct parse_case {
 
 static const struct parse_case parse_cases[] = {
 	{ "a.example. TXT hello\n",
-	  "t:1: unknown type 'TXT' (A, AAAA, MX, PTR and CNAME are supported)" },
+	  "t:1: unknown type 'TXT' (A, AAAA, MX, PTR, CNAME and TLSA are supported)" },
 	{ "\n; comment\na.example. A 999.1.1.1\n",
 	  "t:3: bad IPv4 address '999.1.1.1'" },
 	{ "a.example. AAAA 192.0.2.1\n", "t:1: bad IPv6 address '192.0.2.1'" },
@@ -480,7 +480,7 @@ static const struct parse_case parse_cases[] = {
 	  "A 192.0.2.1\n",
 	  "t:1: owner 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...': label longer "
 	  "than 63" },
-	{ "a b c d e f g h i\n", "t:1: too many fields" },
+	{ "a b c d e f g h i j k l m n o p q\n", "t:1: too many fields" },
 	{ "ok.example. A 192.0.2.1 ; fine\n$TTL abc\n", "t:2: bad TTL 'abc'" },
 };
 
