@@ -657,6 +657,25 @@ void esa_dane_explain(const struct esa_dane_record *d, const char *domain,
 		d->result);
 }
 
+/* esa_dane_json_brief - the "dane" object of a summary line: the setting,
+ * the host, and the verdict with its result type and reason; no records */
+void esa_dane_json_brief(const struct esa_dane_record *d, struct esa_json *j)
+{
+	if (d == NULL) {
+		esa_json_null(j);
+		return;
+	}
+	esa_json_begin_object(j);
+	esa_json_kstr(j, "setting", esa_dane_name(d->setting));
+	esa_json_kopt(j, "host", d->host);
+	esa_json_kbool(j, "applies", d->applies);
+	esa_json_kbool(j, "pass", d->pass);
+	esa_json_kbool(j, "refuse", d->refuse);
+	esa_json_kopt(j, "result", d->result);
+	esa_json_kstr(j, "reason", d->reason);
+	esa_json_end_object(j);
+}
+
 /* esa_dane_json - the "dane" object (docs/dane.md 7) */
 void esa_dane_json(const struct esa_dane_record *d, struct esa_json *j)
 {

@@ -85,5 +85,9 @@ void esa_dane_explain(const struct esa_dane_record *d, const char *domain,
 struct esa_json;
 /* The "dane" object of the log line and esa-check --json. */
 void esa_dane_json(const struct esa_dane_record *d, struct esa_json *j);
+/* esa_dane_json_brief - the same for a summary line: setting, host,
+ * applies, pass, refuse, result, reason */
+void esa_dane_json_brief(const struct esa_dane_record *d,
+			 struct esa_json *j);
 
 #endif

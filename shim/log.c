@@ -8,8 +8,8 @@
  * the presented identifiers, every reference tried and every DNS query,
  * for both algorithms (the A/B picture; the default under observe);
  * "summary" one short line with "level":"summary" (who, the setting, the
- * chain's and each computed algorithm's verdict with its reason, the
- * decision; the default under esa); "failures" the full line of the
+ * chain's and each computed algorithm's verdict with its reason, DANE's
+ * verdict when it was asked for, the decision; the default under esa); "failures" the full line of the
  * connections that fail (esa) or would (observe: ESA would reject, or the
  * program's own verification failed), and of plain-text MAIL FROMs that
  * ESA refuses, nothing for the others.  Under summary and failures only
@@ -586,6 +586,10 @@ static void summary_line(SSL *ssl, const struct shim_conf *sc,
 	brief_mode(&j, res, ESA_MODE_VERIFY);
 	esa_json_key(&j, "hosted");
 	brief_mode(&j, res, ESA_MODE_HOSTED);
+	if (res->dane != NULL) {	/* only when DANE was asked for */
+		esa_json_key(&j, "dane");
+		esa_dane_json_brief(res->dane, &j);
+	}
 	esa_json_kstr(&j, "decision", res->accept ? "accept" : "reject");
 	esa_json_kopt(&j, "error", res->error);
 	esa_json_kuint(&j, "elapsed_us", res->elapsed_us);

@@ -299,7 +299,7 @@ check "a server SSL in the same process: untouched (no client certificate asked,
 # Verify Hosted would pass for evil.test.  A connection for example.com
 # (MX mx01.subd.emailhosted.not, the same address) must still be judged for
 # example.com, and refused.
-MX=(ESA_TLS=6 -- mx --ns "127.0.0.1:$DNSP")
+MX=(ESA_TLS=6 ESA_LOG_LEVEL=ab -- mx --ns "127.0.0.1:$DNSP")	# ab: the candidates
 run SHIM ref "${MX[@]}" --mx evil.test "$REF" "$PREF"
 [ "$rc" -eq 0 ] && [ "$new" -eq 1 ] || note "rc $rc, $new messages"
 want_log "len(h) == 1 and h[0]['decision'] == 'accept' and h[0]['recipient_domain'] == 'evil.test'"
