@@ -102,6 +102,7 @@ for l in open(sys.argv[1]):
 sys.exit(1)
 ' "$T/out.jsonl"
 
+echo "survey: lab surveyed at ${SECONDS}s"
 # ---- one job gives the same answers (a sample) ----------------------------
 awk 'NR > 1 && NR % 20 == 0' "$L/domains.txt" >"$T/sample.txt"
 timeout 600 "${ES[@]}" --jobs 1 --survey "$T/sample.txt" >"$T/one.jsonl" 2>"$T/one.err"
@@ -112,6 +113,7 @@ a, b = m(sys.argv[1]), m(sys.argv[2])
 assert a and all(b[d] == v for d, v in a.items()), [(d, v, b.get(d)) for d, v in a.items() if b.get(d) != v][:3]
 ' "$T/one.jsonl" "$T/out.jsonl"
 
+echo "survey: one-job sample at ${SECONDS}s"
 # ---- bad input, from stdin -------------------------------------------------
 own=$(grep -m1 '\.own\.test' "$L/domains.txt")
 {
@@ -164,6 +166,7 @@ grep -q 'survey: 5 done' "$T/prog.err" && ok "--progress draws the progress line
 check "usage: a domain with --survey is refused (exit 2)" sh -c \
 	'"$1" --survey "$2" example.com 2>&1; [ $? = 2 ]' _ "$BIN" "$T/five.txt"
 
+echo "survey: input checks at ${SECONDS}s"
 # ---- ab-report: text and HTML ----------------------------------------------
 "$ROOT/scripts/ab-report" "$T/out.jsonl" >"$T/ab.txt" 2>&1
 check "ab-report counts the survey lines" grep -q "^ab-report: 0 handshake line(s), $N survey line(s)" "$T/ab.txt"
@@ -224,5 +227,6 @@ assert len(set(raw[j] for j in range(0, len(raw), 997))) > 8, "one colour"
 	[ -n "${SURVEY_SHOT:-}" ] && cp "$T/shot.png" "$SURVEY_SHOT"
 fi
 
+echo "survey: ${SECONDS}s"
 echo "survey: $passed passed, $failed failed"
 [ "$failed" = 0 ]
