@@ -42,18 +42,37 @@ def free_port():
     return port
 
 
+def wait_dns(port):
+    """Until unbound answers (any answer), at most 10 s."""
+    q = bytes.fromhex("abcd01000001000000000000") + b"\x00\x00\x02\x00\x01"
+    for _ in range(100):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(0.1)
+        try:
+            s.sendto(q, ("127.0.0.1", port))
+            s.recvfrom(512)
+            return
+        except OSError:
+            time.sleep(0.1)
+        finally:
+            s.close()
+    sys.exit("bench_survey: unbound did not start")
+
+
 def run(argv, stdin=None):
     """Wall seconds and peak RSS (KiB) of one process."""
     t0 = time.monotonic()
     p = subprocess.Popen(argv, stdin=stdin, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL)
     _, status, ru = os.wait4(p.pid, 0)
-    p.returncode = os.waitstatus_to_exitcode(status)
+    rc = os.waitstatus_to_exitcode(status)
+    if rc not in (0, 1):
+        sys.exit("bench_survey: %s exited %d" % (" ".join(argv[-3:]), rc))
     return time.monotonic() - t0, ru.ru_maxrss
 
 
 def main():
-    esa, out = sys.argv[1], sys.argv[2]
+    esa, out = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
     quick = bool(os.environ.get("BENCH_QUICK"))
     sample = 100 if quick else 300
     sizes = [500, 1000] if quick else [500, 1000, 2000, 4000]
@@ -73,7 +92,7 @@ def main():
     try:
         for p in procs[1:]:
             p.stdout.readline()  # "ready N"
-        time.sleep(0.5)          # unbound up
+        wait_dns(dns)
         domains = [l.strip() for l in open(os.path.join(lab, "domains.txt"))
                    if l.strip() and not l.startswith("#")]
         base = [esa, "--nameserver", "127.0.0.1:%d" % dns, "--port", str(smtp),

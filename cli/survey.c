@@ -44,7 +44,6 @@
 #include "result_impl.h"
 #include "survey.h"
 
-#define LINE_MAX_OCTETS 1024	/* a domain is at most 253 */
 #define PROGRESS_MS 250
 
 enum survey_status {
@@ -145,41 +144,6 @@ static void show_input(const char *s, size_t len, char *out, size_t outsz)
 	out[o] = '\0';
 }
 
-/* parse_line - one input line: 0 a domain (normalised into domain), 1
- * nothing (blank, comment), -1 malformed (why set) */
-static int parse_line(char *buf, size_t len, bool too_long, bool nul,
-		      char *domain, char *why, size_t whysz)
-{
-	char *p = buf, *end, *hash;
-
-	if (too_long) {
-		snprintf(why, whysz, "a line longer than %d octets",
-			 LINE_MAX_OCTETS - 1);
-		return -1;
-	}
-	if (nul || strlen(buf) != len) {
-		snprintf(why, whysz, "a NUL octet in the line");
-		return -1;
-	}
-	hash = strchr(p, '#');		/* a comment runs to the line's end */
-	if (hash != NULL)
-		*hash = '\0';
-	while (*p == ' ' || *p == '\t')
-		p++;
-	end = p + strlen(p);
-	while (end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
-		*--end = '\0';
-	if (*p == '\0')
-		return 1;
-	if (strpbrk(p, " \t") != NULL) {
-		snprintf(why, whysz, "more than one word (one recipient domain "
-			 "a line)");
-		return -1;
-	}
-	return esa_domain_normalize(p, domain, ESA_NAME_MAX, why, whysz) == 0
-		       ? 0 : -1;
-}
-
 /* emit - one line on stdout (out_lock held); a write error stops the
  * survey */
 static void emit(struct survey *s, const char *text)
@@ -226,7 +190,7 @@ static void report_malformed(struct survey *s, size_t line, const char *buf,
  * survey stops: unreadable input, stdout gone) */
 static bool next_job(struct survey *s, struct job *job)
 {
-	char buf[LINE_MAX_OCTETS], why[ESA_ERR_MAX];
+	char buf[SURVEY_LINE_MAX], why[ESA_ERR_MAX];
 	bool got = false, too_long, nul, stop;
 	size_t len;
 
@@ -243,8 +207,8 @@ static bool next_job(struct survey *s, struct job *job)
 			break;
 		}
 		job->line = ++s->line;
-		int rc = parse_line(buf, len, too_long, nul, job->domain, why,
-				    sizeof(why));
+		int rc = survey_parse_line(buf, len, too_long, nul,
+					   job->domain, why, sizeof(why));
 		if (rc == 0) {
 			got = true;
 			break;

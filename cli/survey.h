@@ -25,6 +25,7 @@
 #include "internal.h"
 
 #define SURVEY_JOBS_MAX 1024
+#define SURVEY_LINE_MAX 1024	/* octets kept of an input line, with NUL */
 
 /* What the command line asked of the survey. */
 struct survey_opts {
@@ -40,6 +41,14 @@ struct survey_opts {
 
 /* survey_jobs_default - the default --jobs for this machine */
 unsigned survey_jobs_default(void);
+
+/* survey_parse_line - one input line (buf, len octets; too_long: octets
+ * beyond SURVEY_LINE_MAX - 1 were dropped; nul: it held a NUL octet).
+ * 0: a recipient domain, normalised into domain (ESA_NAME_MAX); 1: nothing
+ * to check (blank, a comment); -1: malformed, with one line in why.  May
+ * write into buf (survey_input.c). */
+int survey_parse_line(char *buf, size_t len, bool too_long, bool nul,
+		      char *domain, char *why, size_t whysz);
 
 /* survey_run - the whole survey.  Returns the exit status: 0 every domain
  * passed every requested mode, 1 some domain did not (it failed, could
