@@ -33,6 +33,7 @@
 #include "internal.h"
 #include "esaverify.h"
 #include "live.h"
+#include "survey.h"
 
 #define EXIT_PASS 0
 #define EXIT_FAIL 1
@@ -57,6 +58,9 @@ struct opts {
 	long long at;		/* 0: now */
 	int port;
 	long long timeout;	/* --timeout seconds, 0: not given */
+	const char *survey;	/* --survey FILE, or NULL */
+	long long jobs;		/* --jobs, 0: not given */
+	int progress;		/* --progress / --no-progress, -1: terminal */
 	const char *domain_arg;
 	const char *dane;	/* --dane: none, opportunistic, mandatory */
 	bool secure_mx;		/* --secure-mx */
@@ -81,7 +85,8 @@ enum {
 	OPT_MODE = 256, OPT_CERT, OPT_PEER, OPT_DNS_FILE, OPT_NAMESERVER,
 	OPT_ROUTE, OPT_VIA, OPT_CONFIG, OPT_CAFILE, OPT_CAPATH, OPT_CRL,
 	OPT_NO_CHAIN, OPT_AT, OPT_PORT, OPT_JSON, OPT_TIMEOUT, OPT_STRICT,
-	OPT_PARTIAL_CHAIN, OPT_DANE, OPT_SECURE_MX,
+	OPT_PARTIAL_CHAIN, OPT_DANE, OPT_SECURE_MX, OPT_SURVEY, OPT_JOBS,
+	OPT_PROGRESS, OPT_NO_PROGRESS,
 };
 
 static const struct option long_opts[] = {
@@ -105,6 +110,10 @@ static const struct option long_opts[] = {
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "dane", required_argument, NULL, OPT_DANE },
 	{ "secure-mx", no_argument, NULL, OPT_SECURE_MX },
+	{ "survey", required_argument, NULL, OPT_SURVEY },
+	{ "jobs", required_argument, NULL, OPT_JOBS },
+	{ "progress", no_argument, NULL, OPT_PROGRESS },
+	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -113,7 +122,8 @@ static const struct option long_opts[] = {
 /* usage - the synopsis of SPEC 8.2 */
 static void usage(FILE *out)
 {
-	fputs("usage: esa-check [OPTIONS] RECIPIENT-DOMAIN\n"
+	fprintf(out, "usage: esa-check [OPTIONS] RECIPIENT-DOMAIN\n"
+	      "       esa-check [OPTIONS] --survey FILE [--jobs N]\n"
 	      "  --mode verify|hosted|both   identity algorithm(s) to report (default both)\n"
 	      "  --cert FILE        offline: PEM, the leaf first, then any intermediates\n"
 	      "  --peer IP          offline: the address that certificate came from\n"
@@ -135,10 +145,15 @@ static void usage(FILE *out)
 	      "  --dane none|opportunistic|mandatory   DANE (docs/dane.md); when it\n"
 	      "                     applies its verdict decides (--port: the TLSA port)\n"
 	      "  --secure-mx        Hosted uses DNSSEC-secure MX names only\n"
+	      "  --survey FILE      live, every domain of FILE (one a line, - for\n"
+	      "                     stdin): one JSON line per domain on stdout\n"
+	      "  --jobs N           survey: domains in flight (default %u here)\n"
+	      "  --progress, --no-progress   survey: the progress line on stderr\n"
+	      "                     (default: when stderr is a terminal)\n"
 	      "  --help, --version\n"
 	      "Without --cert: live mode, STARTTLS to the routes or MX hosts in turn.\n"
 	      "Exit status: 0 every requested mode passes, 1 one fails, 2 error.\n",
-	      out);
+	      survey_jobs_default());
 }
 
 /* show - user input made printable and short enough for a one-line message */
@@ -237,6 +252,13 @@ static int parse_value(struct run *r, int c, const char *arg)
 			 "seconds from 1 to %d", show(arg, q, sizeof(q)),
 			 TIMEOUT_MAX);
 		return -1;
+	case OPT_JOBS:
+		if (parse_number(arg, 1, SURVEY_JOBS_MAX, &o->jobs) == 0)
+			return 0;
+		snprintf(r->err, sizeof(r->err), "--jobs '%s': expected a "
+			 "number from 1 to %d", show(arg, q, sizeof(q)),
+			 SURVEY_JOBS_MAX);
+		return -1;
 	}
 	return 0;
 }
@@ -262,7 +284,34 @@ static int parse_option(struct run *r, int c, const char *arg)
 	case OPT_JSON: o->json = true; break;
 	case OPT_DANE: o->dane = arg; break;
 	case OPT_SECURE_MX: o->secure_mx = true; break;
+	case OPT_SURVEY: o->survey = arg; break;
+	case OPT_PROGRESS: o->progress = 1; break;
+	case OPT_NO_PROGRESS: o->progress = 0; break;
 	default: return parse_value(r, c, arg);
+	}
+	return 0;
+}
+
+/* survey_args - what --survey does not take: a domain argument, offline
+ * mode, routes without a domain (they belong in --config) */
+static int survey_args(struct run *r, int argc, char **argv)
+{
+	char q[SHOW_MAX * 4 + 8];
+	const struct opts *o = &r->o;
+	const char *bad = o->cert ? "--cert" : o->peer ? "--peer" :
+			  o->via ? "--via" : o->nroutes ? "--route" : NULL;
+
+	if (optind < argc) {
+		snprintf(r->err, sizeof(r->err), "unexpected argument '%s': "
+			 "--survey reads the domains from its file",
+			 show(argv[optind], q, sizeof(q)));
+		return -1;
+	}
+	if (bad != NULL) {
+		snprintf(r->err, sizeof(r->err), "%s cannot be used with "
+			 "--survey%s", bad, o->nroutes ? " (give the routes in "
+			 "--config's [routes])" : "");
+		return -1;
 	}
 	return 0;
 }
@@ -276,6 +325,7 @@ static int parse_args(struct run *r, int argc, char **argv)
 
 	r->o.modes = MODES_BOTH;
 	r->o.port = 25;
+	r->o.progress = -1;
 	r->o.routes = calloc((size_t)argc, sizeof(*r->o.routes));
 	if (r->o.routes == NULL) {
 		snprintf(r->err, sizeof(r->err), "out of memory");
@@ -300,6 +350,12 @@ static int parse_args(struct run *r, int argc, char **argv)
 		}
 		if (parse_option(r, c, optarg) < 0)
 			return -1;
+	}
+	if (r->o.survey != NULL)
+		return survey_args(r, argc, argv);
+	if (r->o.jobs > 0) {
+		snprintf(r->err, sizeof(r->err), "--jobs is for --survey");
+		return -1;
 	}
 	if (optind >= argc) {
 		snprintf(r->err, sizeof(r->err),
@@ -559,6 +615,21 @@ static int live(struct run *r)
 	return status;
 }
 
+/* survey - esa-check --survey (survey.c); the exit status */
+static int survey(struct run *r)
+{
+	struct survey_opts so = {
+		.input = r->o.survey, .jobs = (unsigned)r->o.jobs,
+		.modes = r->o.modes, .port = r->o.port,
+		.timeout_ms = (unsigned)(r->o.timeout > 0 ? r->o.timeout
+							  : TIMEOUT_DEFAULT) * 1000u,
+		.no_chain = r->o.no_chain, .at = r->o.at,
+		.progress = r->o.progress,
+	};
+
+	return survey_run(r->cfg, &so, r->err, sizeof(r->err));
+}
+
 /* run - the whole tool; one exit path frees everything */
 static int run(int argc, char **argv)
 {
@@ -572,8 +643,12 @@ static int run(int argc, char **argv)
 			status = EXIT_PASS;
 		goto out;
 	}
-	if (check_names(&r) < 0 || build_config(&r) < 0)
+	if ((r.o.survey == NULL && check_names(&r) < 0) || build_config(&r) < 0)
 		goto out;
+	if (r.o.survey != NULL) {
+		status = survey(&r);
+		goto out;
+	}
 	if (r.o.cert == NULL) {
 		status = live(&r);
 		goto out;

@@ -380,8 +380,8 @@ static int try_address(struct live *l, size_t h, const struct live_addr *ad,
 	judge(l, (size_t)i);
 	if (!l->o->json)
 		live_report_attempt(l, (size_t)i, out);
-	if (a->outcome == LIVE_PASSED)
-		l->used = i;
+	if (a->outcome == LIVE_PASSED && l->used < 0)
+		l->used = i;	/* the first to pass (others: all_hosts) */
 	return 0;
 oom:
 	snprintf(err, errsz, "out of memory");
@@ -396,7 +396,8 @@ static int search(struct live *l, FILE *out, char *err, size_t errsz)
 
 	if (addrs == NULL)
 		goto oom;
-	for (size_t h = 0; h < l->nhosts && l->used < 0; h++) {
+	for (size_t h = 0; h < l->nhosts && (l->used < 0 || l->o->all_hosts);
+	     h++) {
 		size_t n, k0 = l->nlookups;
 		long i;
 
@@ -411,10 +412,11 @@ static int search(struct live *l, FILE *out, char *err, size_t errsz)
 			if (!l->o->json)
 				live_report_attempt(l, (size_t)i, out);
 		}
-		for (size_t k = 0; k < n && l->used < 0; k++)
+		for (size_t k = 0; k < n && (l->used < 0 || l->o->all_hosts); k++)
 			if (try_address(l, h, &addrs[k], out, err, errsz) < 0)
 				goto out;
-		fflush(out);
+		if (!l->o->json)
+			fflush(out);
 	}
 	rc = 0;
 	goto out;
@@ -488,6 +490,10 @@ static int setup(struct live *l, char *err, size_t errsz)
 	}
 	l->tls = esa_config_tls_for(l->cfg, l->o->domain);
 	ehlo_name(l->ehlo, sizeof(l->ehlo));
+	if (l->o->ctx != NULL && SSL_CTX_up_ref(l->o->ctx) == 1) {
+		l->ctx = l->o->ctx;	/* shared (survey): set up once */
+		return 0;
+	}
 	l->ctx = SSL_CTX_new(TLS_client_method());
 	/* the system store, for a config without --cafile/--capath; with
 	 * them, esa_ssl_install gives each SSL the config's own store */
@@ -498,8 +504,8 @@ static int setup(struct live *l, char *err, size_t errsz)
 	return 0;
 }
 
-/* release - free everything the run took */
-static void release(struct live *l)
+/* live_release - see live.h */
+void live_release(struct live *l)
 {
 	for (size_t i = 0; i < l->natt; i++) {
 		struct live_attempt *a = &l->att[i];
@@ -519,6 +525,30 @@ static void release(struct live *l)
 	SSL_CTX_free(l->ctx);
 }
 
+/* live_check - see live.h */
+int live_check(esa_config *cfg, const struct live_opts *o, struct live *l,
+	       char *err, size_t errsz)
+{
+	memset(l, 0, sizeof(*l));
+	l->o = o;
+	l->cfg = cfg;
+	l->used = l->first_pass[0] = l->first_pass[1] = -1;
+	if (setup(l, err, errsz) < 0)
+		return -1;
+	if (list_hosts(l) < 0)
+		goto oom;
+	if (!o->json)
+		live_report_start(l, stdout);
+	if (search(l, stdout, err, errsz) < 0)
+		return -1;
+	if (live_top_result(l) == NULL && make_none(l) < 0)
+		goto oom;
+	return 0;
+oom:
+	snprintf(err, errsz, "out of memory");
+	return -1;
+}
+
 /* live_run - see live.h */
 int live_run(esa_config *cfg, const struct live_opts *o, char *err,
 	     size_t errsz)
@@ -526,25 +556,9 @@ int live_run(esa_config *cfg, const struct live_opts *o, char *err,
 	struct live l;
 	int status = 2;
 
-	memset(&l, 0, sizeof(l));
-	l.o = o;
-	l.cfg = cfg;
-	l.used = l.first_pass[0] = l.first_pass[1] = -1;
 	signal(SIGPIPE, SIG_IGN);	/* a server that hangs up is not fatal */
-	if (setup(&l, err, errsz) < 0)
+	if (live_check(cfg, o, &l, err, errsz) < 0)
 		goto out;
-	if (list_hosts(&l) < 0) {
-		snprintf(err, errsz, "out of memory");
-		goto out;
-	}
-	if (!o->json)
-		live_report_start(&l, stdout);
-	if (search(&l, stdout, err, errsz) < 0)
-		goto out;
-	if (live_top_result(&l) == NULL && make_none(&l) < 0) {
-		snprintf(err, errsz, "out of memory");
-		goto out;
-	}
 	if (o->json ? live_report_json(&l, stdout) < 0
 		    : (live_report_end(&l, stdout), 0)) {
 		snprintf(err, errsz, "out of memory");
@@ -552,6 +566,6 @@ int live_run(esa_config *cfg, const struct live_opts *o, char *err,
 	}
 	status = l.used >= 0 ? 0 : 1;
 out:
-	release(&l);
+	live_release(&l);
 	return status;
 }

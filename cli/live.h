@@ -39,6 +39,12 @@ struct live_opts {
 	bool json;		/* one JSON object instead of the text */
 	bool no_chain;		/* --no-chain: stage I does not count */
 	long long at;		/* --at: stage I time; 0 now */
+	/* for esa-check --survey (survey.c); zero in plain live mode */
+	SSL_CTX *ctx;		/* shared client context; NULL: one of its own */
+	bool all_hosts;		/* contact every host, not only up to a pass */
+	bool stock;		/* also ask OpenSSL to check the host name
+				 * (SSL_set1_host, as Postfix's "verify"
+				 * level does): the record's stock verdict */
 };
 
 /* live_run - the whole live check; prints the explanation or the JSON
@@ -48,7 +54,7 @@ struct live_opts {
 int live_run(esa_config *cfg, const struct live_opts *o, char *err,
 	     size_t errsz);
 
-/* ---- between live.c, live_smtp.c and live_report.c --------------------- */
+/* ---- between live.c, live_smtp.c, live_report.c and survey.c ---------- */
 
 /* Where a host came from (SPEC 4.3; RFC 5321 5.1 for the implicit MX). */
 enum live_source {
@@ -161,6 +167,14 @@ const char *live_outcome_name(enum live_outcome o);
 int live_session(struct live *l, struct live_attempt *a, char *err,
 		 size_t errsz);
 
+/* live_check - what live_run does before it reports: the hosts, the search,
+ * the records, into *l (printing the text as it goes unless o->json).  0, or
+ * -1 when the tool itself failed (err set).  Either way live_release(l)
+ * frees what it holds. */
+int live_check(esa_config *cfg, const struct live_opts *o, struct live *l,
+	       char *err, size_t errsz);
+void live_release(struct live *l);
+
 /* The record the report's top level describes: the attempt used, else the
  * first with a record, else l->none. */
 const struct esa_result *live_top_result(const struct live *l);
@@ -174,5 +188,8 @@ void live_report_attempt(const struct live *l, size_t att, FILE *out);
 void live_report_end(const struct live *l, FILE *out);
 /* 0, or -1 on allocation failure */
 int live_report_json(const struct live *l, FILE *out);
+struct esa_json;
+/* The members of that object, into one the caller has opened. */
+void live_report_json_members(const struct live *l, struct esa_json *j);
 
 #endif

@@ -354,6 +354,29 @@ static void json_attempt(const struct live *l, const struct live_attempt *a,
 	esa_json_end_object(j);
 }
 
+/* live_report_json_members - the members of live mode's JSON object */
+void live_report_json_members(const struct live *l, struct esa_json *j)
+{
+	esa_result_json_fields(live_top_result(l), j);
+	esa_json_kstr(j, "mode", modes_text(l->o->modes));
+	esa_json_kstr(j, "hosts_from", live_source_name(l->from));
+	esa_json_kopt(j, "hosts_error", l->hosts_error);
+	esa_json_kstr(j, "ehlo", l->ehlo);
+	esa_json_key(j, "lookups");
+	json_lookups(l, j);
+	esa_json_key(j, "attempts");
+	esa_json_begin_array(j);
+	for (size_t i = 0; i < l->natt; i++)
+		json_attempt(l, &l->att[i], j);
+	esa_json_end_array(j);
+	json_index(j, "used", l->used);
+	esa_json_key(j, "first_pass");
+	esa_json_begin_object(j);
+	json_index(j, "verify", l->first_pass[ESA_MODE_VERIFY]);
+	json_index(j, "hosted", l->first_pass[ESA_MODE_HOSTED]);
+	esa_json_end_object(j);
+}
+
 /* live_report_json - the one JSON object of live mode */
 int live_report_json(const struct live *l, FILE *out)
 {
@@ -362,24 +385,7 @@ int live_report_json(const struct live *l, FILE *out)
 
 	esa_json_init(&j);
 	esa_json_begin_object(&j);
-	esa_result_json_fields(live_top_result(l), &j);
-	esa_json_kstr(&j, "mode", modes_text(l->o->modes));
-	esa_json_kstr(&j, "hosts_from", live_source_name(l->from));
-	esa_json_kopt(&j, "hosts_error", l->hosts_error);
-	esa_json_kstr(&j, "ehlo", l->ehlo);
-	esa_json_key(&j, "lookups");
-	json_lookups(l, &j);
-	esa_json_key(&j, "attempts");
-	esa_json_begin_array(&j);
-	for (size_t i = 0; i < l->natt; i++)
-		json_attempt(l, &l->att[i], &j);
-	esa_json_end_array(&j);
-	json_index(&j, "used", l->used);
-	esa_json_key(&j, "first_pass");
-	esa_json_begin_object(&j);
-	json_index(&j, "verify", l->first_pass[ESA_MODE_VERIFY]);
-	json_index(&j, "hosted", l->first_pass[ESA_MODE_HOSTED]);
-	esa_json_end_object(&j);
+	live_report_json_members(l, &j);
 	esa_json_end_object(&j);
 	text = esa_json_take(&j);
 	if (text == NULL)

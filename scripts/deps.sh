@@ -93,6 +93,8 @@ test   apt                     cmd   apt-get                                    
 test   debconf                 cmd   debconf-set-selections                           this script (postfix)
 test   groff-base              cmd   groff                                            tests/install.sh checks the man pages
 test   man-db                  cmd   man                                              reading the man pages (man -l man/esa-check.1)
+test   chromium                cmd   chromium                                         tests/survey.sh: ab-report's HTML page in a headless browser
+test   fonts-dejavu-core       file  /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf   text in that page's screenshot (chromium pulls in no font)
 fresh  debootstrap             cmd   debootstrap                                      make test-fresh: the minimal root
 fresh  debian-archive-keyring  file  /usr/share/keyrings/debian-archive-keyring.gpg   make test-fresh: debootstrap checks the archive
 fresh  git                     cmd   git                                              make test-fresh: the clean clone
