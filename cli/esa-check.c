@@ -293,13 +293,15 @@ static int parse_option(struct run *r, int c, const char *arg)
 }
 
 /* survey_args - what --survey does not take: a domain argument, offline
- * mode, routes without a domain (they belong in --config) */
+ * mode, routes without a domain (they belong in --config), DANE (its
+ * verdict is not in the survey's lines yet) */
 static int survey_args(struct run *r, int argc, char **argv)
 {
 	char q[SHOW_MAX * 4 + 8];
 	const struct opts *o = &r->o;
 	const char *bad = o->cert ? "--cert" : o->peer ? "--peer" :
-			  o->via ? "--via" : o->nroutes ? "--route" : NULL;
+			  o->via ? "--via" : o->nroutes ? "--route" :
+			  o->dane ? "--dane" : NULL;	/* not in the survey yet */
 
 	if (optind < argc) {
 		snprintf(r->err, sizeof(r->err), "unexpected argument '%s': "

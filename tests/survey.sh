@@ -165,6 +165,9 @@ grep -q 'survey: 5 done' "$T/prog.err" && ok "--progress draws the progress line
 	bad "--progress draws the progress line" "$(head -c 200 "$T/prog.err")"
 check "usage: a domain with --survey is refused (exit 2)" sh -c \
 	'"$1" --survey "$2" example.com 2>&1; [ $? = 2 ]' _ "$BIN" "$T/five.txt"
+check "usage: --dane with --survey is refused, saying so (exit 2)" sh -c \
+	'"$1" --survey "$2" --dane mandatory 2>&1 | grep -q "dane cannot be used with --survey"; [ "$(
+	"$1" --survey "$2" --dane mandatory >/dev/null 2>&1; echo $?)" = 2 ]' _ "$BIN" "$T/five.txt"
 
 echo "survey: input checks at ${SECONDS}s"
 # ---- ab-report: text and HTML ----------------------------------------------
