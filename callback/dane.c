@@ -657,35 +657,10 @@ void esa_dane_explain(const struct esa_dane_record *d, const char *domain,
 		d->result);
 }
 
-/* esa_dane_json_brief - the "dane" object of a summary line: the setting,
- * the host, and the verdict with its result type and reason; no records */
-void esa_dane_json_brief(const struct esa_dane_record *d, struct esa_json *j)
+/* json_walk - the lookups behind a verdict: TLSA name, port, the steps'
+ * security, the records */
+static void json_walk(const struct esa_dane_record *d, struct esa_json *j)
 {
-	if (d == NULL) {
-		esa_json_null(j);
-		return;
-	}
-	esa_json_begin_object(j);
-	esa_json_kstr(j, "setting", esa_dane_name(d->setting));
-	esa_json_kopt(j, "host", d->host);
-	esa_json_kbool(j, "applies", d->applies);
-	esa_json_kbool(j, "pass", d->pass);
-	esa_json_kbool(j, "refuse", d->refuse);
-	esa_json_kopt(j, "result", d->result);
-	esa_json_kstr(j, "reason", d->reason);
-	esa_json_end_object(j);
-}
-
-/* esa_dane_json - the "dane" object (docs/dane.md 7) */
-void esa_dane_json(const struct esa_dane_record *d, struct esa_json *j)
-{
-	if (d == NULL) {
-		esa_json_null(j);
-		return;
-	}
-	esa_json_begin_object(j);
-	esa_json_kstr(j, "setting", esa_dane_name(d->setting));
-	esa_json_kopt(j, "host", d->host);
 	esa_json_kopt(j, "tlsa_name", d->tlsa_name);
 	esa_json_kint(j, "port", d->port);
 	esa_json_kstr(j, "mx", esa_dane_step_name(d->mx));
@@ -703,16 +678,44 @@ void esa_dane_json(const struct esa_dane_record *d, struct esa_json *j)
 		esa_json_end_object(j);
 	}
 	esa_json_end_array(j);
+}
+
+/* dane_json - the "dane" object (docs/dane.md 7); brief: only setting,
+ * host and the verdict (applies, pass, refuse, result, reason) */
+static void dane_json(const struct esa_dane_record *d, struct esa_json *j,
+		      bool brief)
+{
+	if (d == NULL) {
+		esa_json_null(j);
+		return;
+	}
+	esa_json_begin_object(j);
+	esa_json_kstr(j, "setting", esa_dane_name(d->setting));
+	esa_json_kopt(j, "host", d->host);
+	if (!brief)
+		json_walk(d, j);
 	esa_json_kbool(j, "applies", d->applies);
 	esa_json_kbool(j, "pass", d->pass);
 	esa_json_kbool(j, "refuse", d->refuse);
-	if (d->matched >= 0)
-		esa_json_kint(j, "matched", d->matched);
-	else
-		esa_json_knull(j, "matched");
-	esa_json_kint(j, "depth", d->matched_depth);
-	esa_json_kopt(j, "name", d->matched_name);
+	if (!brief) {		/* which record matched, at which depth */
+		if (d->matched >= 0)
+			esa_json_kint(j, "matched", d->matched);
+		else
+			esa_json_knull(j, "matched");
+		esa_json_kint(j, "depth", d->matched_depth);
+		esa_json_kopt(j, "name", d->matched_name);
+	}
 	esa_json_kopt(j, "result", d->result);
 	esa_json_kstr(j, "reason", d->reason);
 	esa_json_end_object(j);
+}
+
+void esa_dane_json(const struct esa_dane_record *d, struct esa_json *j)
+{
+	dane_json(d, j, false);
+}
+
+void esa_dane_json_brief(const struct esa_dane_record *d, struct esa_json *j)
+{
+	dane_json(d, j, true);
 }

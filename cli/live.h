@@ -191,5 +191,10 @@ int live_report_json(const struct live *l, FILE *out);
 struct esa_json;
 /* The members of that object, into one the caller has opened. */
 void live_report_json_members(const struct live *l, struct esa_json *j);
+/* live_json_where - an attempt's "host", "also", "source", "priority",
+ * "address" and "port" members (the --json attempts and the survey's
+ * hosts) */
+void live_json_where(const struct live *l, const struct live_attempt *a,
+		     struct esa_json *j);
 
 #endif

@@ -315,13 +315,11 @@ static void json_tls(const struct live_attempt *a, struct esa_json *j)
 	esa_json_end_object(j);
 }
 
-/* json_attempt - one attempt with its own SPEC 8.2 record */
-static void json_attempt(const struct live *l, const struct live_attempt *a,
-			 struct esa_json *j)
+void live_json_where(const struct live *l, const struct live_attempt *a,
+		     struct esa_json *j)
 {
 	const struct live_host *h = &l->hosts[a->host];
 
-	esa_json_begin_object(j);
 	esa_json_kstr(j, "host", h->name);
 	esa_json_key(j, "also");
 	esa_json_begin_array(j);
@@ -332,6 +330,14 @@ static void json_attempt(const struct live *l, const struct live_attempt *a,
 	esa_json_kint(j, "priority", h->pri);
 	esa_json_kstr(j, "address", a->have_addr ? a->addr_text : NULL);
 	esa_json_kint(j, "port", a->port);
+}
+
+/* json_attempt - one attempt with its own SPEC 8.2 record */
+static void json_attempt(const struct live *l, const struct live_attempt *a,
+			 struct esa_json *j)
+{
+	esa_json_begin_object(j);
+	live_json_where(l, a, j);
 	esa_json_kbool(j, "connected", a->connected);
 	esa_json_kopt(j, "banner", a->banner);
 	if (a->ehlo_ok)		/* offered or not; null when EHLO was not answered */

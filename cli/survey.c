@@ -326,19 +326,8 @@ static void json_short_mode(struct esa_json *j, const char *key,
 static void json_host(const struct live *l, const struct live_attempt *a,
 		      struct esa_json *j)
 {
-	const struct live_host *h = &l->hosts[a->host];
-
 	esa_json_begin_object(j);
-	esa_json_kstr(j, "host", h->name);
-	esa_json_key(j, "also");
-	esa_json_begin_array(j);
-	for (size_t k = 0; k < a->nalso; k++)
-		esa_json_str(j, l->hosts[a->also[k]].name);
-	esa_json_end_array(j);
-	esa_json_kstr(j, "source", live_source_name(h->source));
-	esa_json_kint(j, "priority", h->pri);
-	esa_json_kstr(j, "address", a->have_addr ? a->addr_text : NULL);
-	esa_json_kint(j, "port", a->port);
+	live_json_where(l, a, j);
 	esa_json_kstr(j, "outcome", live_outcome_name(a->outcome));
 	esa_json_kstr(j, "reason", a->reason);
 	esa_json_kopt(j, "protocol", a->tls_done ? a->protocol : NULL);

@@ -483,6 +483,20 @@ static void candidates(struct esa_json *j, const struct esa_result *res)
 	esa_json_end_array(j);
 }
 
+/* who - the members of a handshake line that say which connection, judged
+ * for which recipient domain (the full and the summary line) */
+static void who(struct esa_json *j, SSL *ssl, const struct esa_result *res,
+		int port)
+{
+	esa_json_kopt(j, "peer", res->peer);
+	esa_json_kint(j, "port", port);
+	esa_json_kopt(j, "sni", SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name));
+	esa_json_kopt(j, "recipient_domain", res->recipient);
+	esa_json_kopt(j, "recipient_source",
+		      esa_recipient_source_name(res->recipient_source));
+	esa_json_kopt(j, "via", res->via);
+}
+
 /* full_line - the SPEC 8.5 line of one handshake, from its record: the
  * whole A/B picture (ESA_LOG_LEVEL ab, and failures' lines) */
 static void full_line(SSL *ssl, const struct shim_conf *sc,
@@ -493,13 +507,7 @@ static void full_line(SSL *ssl, const struct shim_conf *sc,
 	esa_json_init(&j);
 	esa_json_begin_object(&j);
 	header(&j, "handshake");
-	esa_json_kopt(&j, "peer", res->peer);
-	esa_json_kint(&j, "port", port);
-	esa_json_kopt(&j, "sni", SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name));
-	esa_json_kopt(&j, "recipient_domain", res->recipient);
-	esa_json_kopt(&j, "recipient_source",
-		      esa_recipient_source_name(res->recipient_source));
-	esa_json_kopt(&j, "via", res->via);
+	who(&j, ssl, res, port);
 	candidates(&j, res);
 	esa_json_kstr(&j, "tls", esa_tls_name(res->tls));
 	esa_json_kstr(&j, "enforce", sc->observe ? "observe" : "esa");
@@ -563,13 +571,7 @@ static void summary_line(SSL *ssl, const struct shim_conf *sc,
 	esa_json_begin_object(&j);
 	header(&j, "handshake");
 	esa_json_kstr(&j, "level", "summary");
-	esa_json_kopt(&j, "peer", res->peer);
-	esa_json_kint(&j, "port", port);
-	esa_json_kopt(&j, "sni", SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name));
-	esa_json_kopt(&j, "recipient_domain", res->recipient);
-	esa_json_kopt(&j, "recipient_source",
-		      esa_recipient_source_name(res->recipient_source));
-	esa_json_kopt(&j, "via", res->via);
+	who(&j, ssl, res, port);
 	esa_json_kstr(&j, "tls", esa_tls_name(res->tls));
 	esa_json_kstr(&j, "enforce", sc->observe ? "observe" : "esa");
 	esa_json_key(&j, "chain");
